@@ -1,0 +1,359 @@
+"""The clause language's abstract syntax tree.
+
+Every node is a frozen dataclass whose ``span`` records where it was written;
+the span is excluded from equality so two identical rules compare equal
+wherever they stand. Declarations also carry the citation of the section
+they sit under, so every result knows the clause that created it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Union
+
+from engine.errors import NO_SPAN, Span
+
+
+def _span() -> Span:
+    return field(default=NO_SPAN, compare=False, repr=False)  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------- types
+
+
+@dataclass(frozen=True)
+class NamedTypeRef:
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ListTypeRef:
+    element: TypeRef
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class OptionalTypeRef:
+    inner: TypeRef
+    span: Span = _span()
+
+
+TypeRef = Union[NamedTypeRef, ListTypeRef, OptionalTypeRef]
+
+
+# ---------------------------------------------------------------- expressions
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A literal; ``kind`` is its type name, ``value`` the parsed Python value."""
+
+    kind: str
+    value: object
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Name:
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Field:
+    target: Expr
+    name: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Call:
+    function: str
+    args: tuple[Expr, ...]
+    span: Span = _span()
+    function_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """``sum(o.shares for o in options where o.exercise_price < price)``."""
+
+    function: str
+    body: Expr
+    variable: str
+    source: Expr
+    where: Expr | None
+    span: Span = _span()
+    function_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Condition:
+    label: str | None
+    expr: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Conditions:
+    """``all of (...)`` / ``any of (...)``: a labelled list of conditions."""
+
+    quantifier: str
+    items: tuple[Condition, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RecordLiteral:
+    fields: tuple[tuple[str, Expr], ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ListLiteral:
+    items: tuple[Expr, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class If:
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Unless:
+    """``rule unless exception under "6(e)"``: an exception citing its section."""
+
+    rule: Expr
+    exception: Expr
+    citation: str | None
+    span: Span = _span()
+    citation_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Otherwise:
+    """``value otherwise fallback``: the fallback when the value is none."""
+
+    value: Expr
+    fallback: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Binary:
+    """Arithmetic (+ - * /) and the logical connectives (and, or)."""
+
+    op: str
+    left: Expr
+    right: Expr
+    span: Span = _span()
+    op_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str
+    left: Expr
+    right: Expr
+    span: Span = _span()
+    op_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Negate:
+    operand: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class IsNone:
+    operand: Expr
+    negated: bool
+    span: Span = _span()
+
+
+Expr = Union[
+    Literal, Name, Field, Call, Aggregate, Conditions, RecordLiteral, ListLiteral,
+    If, Unless, Otherwise, Binary, Compare, Not, Negate, IsNone,
+]
+
+
+# ---------------------------------------------------------------- declarations
+
+
+@dataclass(frozen=True)
+class Party:
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
+class Header:
+    title: str
+    dated: object | None  # datetime.date
+    parties: tuple[Party, ...]
+    governing_law: str | None
+    source: str | None
+    home_zone: str | None
+    span: Span = _span()
+    source_span: Span = _span()
+    zone_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Reading:
+    """An interpretation note: the reading taken where the text is open."""
+
+    name: str
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Uses:
+    names: tuple[str, ...]
+    spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
+
+
+NO_USES = Uses(())
+
+
+@dataclass(frozen=True)
+class ZoneDecl:
+    name: str
+    fixed_offset: str | None
+    tz_name: str | None
+    uses: Uses
+    span: Span = _span()
+    spec_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class CalendarDecl:
+    name: str
+    financial_code: str
+    uses: Uses
+    span: Span = _span()
+    code_span: Span = _span()
+
+
+@dataclass(frozen=True)
+class EnumDecl:
+    name: str
+    members: tuple[str, ...]
+    ordered: bool  # a scale, listed best first
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FieldDecl:
+    name: str
+    type: TypeRef
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RecordDecl:
+    name: str
+    fields: tuple[FieldDecl, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FactDecl:
+    name: str
+    type: TypeRef
+    default: Expr | None
+    description: str | None
+    section: str | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Define:
+    """A named intermediate value: traced and explained, not a public result."""
+
+    name: str
+    type: TypeRef | None
+    expr: Expr
+    uses: Uses
+    section: str | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ResultDecl:
+    name: str
+    type: TypeRef
+    description: str | None
+    expr: Expr
+    uses: Uses
+    section: str | None
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: TypeRef
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class FunctionDecl:
+    name: str
+    params: tuple[Param, ...]
+    type: TypeRef
+    expr: Expr
+    uses: Uses
+    section: str | None
+    span: Span = _span()
+
+
+Declaration = Union[
+    Reading, ZoneDecl, CalendarDecl, EnumDecl, RecordDecl, FactDecl, Define, ResultDecl, FunctionDecl
+]
+
+
+@dataclass(frozen=True)
+class Quote:
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Section:
+    citation: str
+    title: str | None
+    quotes: tuple[Quote, ...]
+    declarations: tuple[Declaration, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Include:
+    path: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class ClauseFile:
+    """One parsed file. ``includes`` are resolved by the parser, not the AST."""
+
+    path: str
+    header: Header | None
+    includes: tuple[Include, ...]
+    declarations: tuple[Declaration, ...]
+    sections: tuple[Section, ...]

@@ -1,0 +1,616 @@
+"""Parse clause files into the AST.
+
+The Lark parser is built once per process (LALR, positions propagated) and
+its exceptions are wrapped into diagnostics with the position kept. On a
+syntax error the statement at fault is blanked out (newlines kept, so every
+other position is unchanged) and parsing resumes, so one run reports every
+syntax error and the checker still sees every statement that did parse.
+Raw ``lark.Tree`` objects never leave this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import lark
+from lark import Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+
+from engine import ast
+from engine.errors import Diagnostic, SourceMap, Span, did_you_mean
+
+GRAMMAR_PATH = Path(__file__).resolve().parent.parent / "grammar" / "clause.lark"
+
+STATEMENT_KEYWORDS = (
+    "contract", "include", "reading", "zone", "calendar", "enum", "scale", "record",
+    "fact", "define", "result", "section", "text",
+)
+_STATEMENT_START = re.compile(r"^\s*(" + "|".join(STATEMENT_KEYWORDS) + r")\b")
+_DECLARED_NAME = re.compile(
+    r"^\s*(?:fact|define|result|enum|scale|record|zone|calendar|reading)\s+([A-Za-z_]\w*)", re.M
+)
+MAX_RECOVERIES = 50
+
+# How expected terminals are named in syntax errors.
+_TERMINAL_WORDS = {
+    "NAME": "a name", "STRING": "a quoted string", "LONG_STRING": 'a """quoted block"""',
+    "MONEY": "an amount such as $1,000", "PERCENT": "a percentage such as 20%",
+    "DECIMAL": "a decimal number", "INTEGER": "a whole number", "DATE": "a date such as 2003-06-18",
+    "TIME": "a time such as 5:00 pm", "$END": "the end of the file",
+}
+
+
+@functools.cache
+def clause_parser(strict: bool = False) -> lark.Lark:
+    """The Lark parser, built once per process; ``strict`` in the tests."""
+    return lark.Lark(
+        GRAMMAR_PATH.read_text(encoding="utf-8"),
+        parser="lalr",
+        propagate_positions=True,
+        maybe_placeholders=False,
+        strict=strict,
+        cache=not strict,
+    )
+
+
+@dataclass
+class ParseOutcome:
+    file: ast.ClauseFile | None
+    diagnostics: list[Diagnostic]
+    # Names declared in statements that failed to parse: the checker does not
+    # report them as unknown, since the real error is already reported.
+    broken_names: set[str]
+
+
+def parse_text(text: str, path: str, strict: bool = False) -> ParseOutcome:
+    parser = clause_parser(strict)
+    diagnostics: list[Diagnostic] = []
+    broken: set[str] = set()
+    lines = text.split("\n")
+    for _ in range(MAX_RECOVERIES):
+        try:
+            tree = parser.parse("\n".join(lines))
+        except UnexpectedInput as error:
+            diagnostics.append(_syntax_diagnostic(error, path, parser))
+            start, end = _faulty_statement(lines, error)
+            if start >= end:
+                return ParseOutcome(None, diagnostics, broken)
+            broken.update(_DECLARED_NAME.findall("\n".join(lines[start:end])))
+            for i in range(start, end):
+                lines[i] = ""
+            continue
+        try:
+            file = _ToAst(path).transform(tree)
+        except VisitError as error:
+            if isinstance(error.orig_exc, _LiteralError):
+                diagnostics.append(error.orig_exc.diagnostic)
+                return ParseOutcome(None, diagnostics, broken)
+            raise
+        assert isinstance(file, ast.ClauseFile)
+        diagnostics.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
+        return ParseOutcome(file, diagnostics, broken)
+    return ParseOutcome(None, diagnostics, broken)
+
+
+def _faulty_statement(lines: list[str], error: UnexpectedInput) -> tuple[int, int]:
+    """Line range [start, end) (0-based) of the statement to blank out."""
+    line = getattr(error, "line", -1)
+    if isinstance(error, UnexpectedEOF) or line is None or line < 1:
+        line = len(lines)
+    index = min(line, len(lines)) - 1
+    starts = [i for i, text in enumerate(lines) if _STATEMENT_START.match(text)]
+    # An error reported on the keyword that opens a statement is nearly always
+    # the previous statement's fault (an unclosed parenthesis, a missing value).
+    token = getattr(error, "token", None)
+    column = getattr(error, "column", 0)
+    at_keyword = (
+        isinstance(error, UnexpectedToken)
+        and token is not None
+        and str(token) in STATEMENT_KEYWORDS
+        and _STATEMENT_START.match(lines[index]) is not None
+        and lines[index][: max(column - 1, 0)].strip() == ""
+    )
+    # Inside an unfinished expression the contextual lexer reads the next
+    # statement's keyword as a plain name; the error then lands just after it.
+    keyword_as_name = _keyword_read_as_name(error) is not None
+    if at_keyword or keyword_as_name:
+        index -= 1
+    before = [s for s in starts if s <= index]
+    start = before[-1] if before else index
+    after = [s for s in starts if s > index]
+    end = after[0] if after else len(lines)
+    if not any(lines[i].strip() for i in range(max(start, 0), end)):
+        return (0, 0)
+    return (max(start, 0), end)
+
+
+def _keyword_read_as_name(error: UnexpectedInput) -> Token | None:
+    """The statement keyword the lexer took for a name, if that caused the error."""
+    state = getattr(error, "state", None)
+    stack = getattr(state, "value_stack", None) or []
+    previous = stack[-1] if stack else None
+    if (
+        isinstance(previous, Token)
+        and previous.type == "NAME"
+        and str(previous) in STATEMENT_KEYWORDS
+        and previous.line == getattr(error, "line", None)
+    ):
+        return previous
+    return None
+
+
+def _describe_expected(expected: set[str], parser: lark.Lark) -> list[str]:
+    words = []
+    for name in sorted(expected):
+        if name in _TERMINAL_WORDS:
+            words.append(_TERMINAL_WORDS[name])
+            continue
+        terminal = parser.get_terminal(name) if name in {t.name for t in parser.terminals} else None
+        if terminal is not None and terminal.pattern.type == "str":
+            words.append(f"`{terminal.pattern.value}`")
+        else:
+            words.append(name.lower())
+    return sorted(set(words))
+
+
+def _syntax_diagnostic(error: UnexpectedInput, path: str, parser: lark.Lark) -> Diagnostic:
+    line = getattr(error, "line", 0) or 0
+    column = getattr(error, "column", 0) or 0
+    if isinstance(error, UnexpectedCharacters):
+        char = error.char
+        span = Span(path, line, column, line, column + 1)
+        expected = _describe_expected(set(error.allowed or ()), parser)
+        hint = None
+        if char == "'":
+            hint = 'strings are written with double quotes: "like this"'
+        return Diagnostic(
+            f"unexpected character `{char}`",
+            span,
+            help=hint or (f"expected {_join(expected)}" if expected else None),
+        )
+    if isinstance(error, UnexpectedEOF):
+        expected = _describe_expected(set(error.expected), parser)
+        return Diagnostic(
+            "unexpected end of file", Span(path, line, column, line, column + 1),
+            help=f"expected {_join(expected)}" if expected else None,
+        )
+    assert isinstance(error, UnexpectedToken)
+    token = error.token
+    if token.type == "$END":
+        expected = _describe_expected(set(error.expected), parser)
+        return Diagnostic(
+            "unexpected end of file", Span(path, line, column, line, column + 1),
+            help=f"expected {_join(expected)}" if expected else None,
+        )
+    keyword = _keyword_read_as_name(error)
+    if keyword is not None:
+        span = Span(path, keyword.line or line, keyword.column or column,
+                    keyword.line or line, (keyword.column or column) + len(str(keyword)))
+        return Diagnostic(
+            f"`{keyword}` starts a new statement, but the one before it is unfinished",
+            span,
+            help="look above for an unclosed parenthesis or an operator with nothing after it",
+        )
+    width = max(len(str(token)), 1)
+    span = Span(path, line, column, getattr(token, "end_line", line) or line,
+                getattr(token, "end_column", column + width) or column + width)
+    expected = _describe_expected(set(error.expected), parser)
+    keywords = [w.strip("`") for w in expected if w.startswith("`")]
+    hint = did_you_mean(str(token), keywords) if token.type == "NAME" else None
+    shown = str(token).split("\n")[0]
+    return Diagnostic(
+        f"unexpected `{shown}`",
+        span,
+        help=hint or (f"expected {_join(expected)}" if expected else None),
+    )
+
+
+def _join(words: list[str]) -> str:
+    if len(words) <= 1:
+        return "".join(words)
+    if len(words) > 8:
+        return "one of " + ", ".join(words[:8]) + ", …"
+    return "one of " + ", ".join(words)
+
+
+# ---------------------------------------------------------------- tree → AST
+
+
+class _LiteralError(Exception):
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+
+
+def _unquote(token: str) -> str:
+    if token.startswith('"""'):
+        return token[3:-3]
+    body = token[1:-1]
+    return re.sub(r"\\(.)", r"\1", body)
+
+
+_TIME = re.compile(r"(\d{1,2}):(\d{2})\s*(am|pm|a\.m\.|p\.m\.)?$", re.I)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer[Token, Any]):
+    """Builds AST nodes bottom-up; runs once per file."""
+
+    def __init__(self, path: str):
+        super().__init__()
+        self.path = path
+
+    # spans ---------------------------------------------------------------
+    def _span(self, meta: Any) -> Span:
+        if getattr(meta, "empty", True):
+            return Span(self.path, 0, 0, 0, 0)
+        return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def _tok_span(self, token: Token) -> Span:
+        return Span(self.path, token.line or 0, token.column or 0,
+                    token.end_line or token.line or 0, token.end_column or token.column or 0)
+
+    # header --------------------------------------------------------------
+    def start(self, meta: Any, children: list[Any]) -> ast.ClauseFile:
+        header = None
+        includes: list[ast.Include] = []
+        declarations: list[ast.Declaration] = []
+        sections: list[ast.Section] = []
+        for child in children:
+            if isinstance(child, ast.Header):
+                header = child
+            elif isinstance(child, ast.Include):
+                includes.append(child)
+            elif isinstance(child, ast.Section):
+                sections.append(child)
+            else:
+                declarations.append(child)
+        return ast.ClauseFile(self.path, header, tuple(includes), tuple(declarations), tuple(sections))
+
+    def header(self, meta: Any, children: list[Any]) -> ast.Header:
+        title = _unquote(children[0])
+        fields: dict[str, Any] = {"parties": []}
+        source_span = zone_span = Span(self.path, 0, 0, 0, 0)
+        for kind, value, span in children[1:]:
+            if kind == "party":
+                fields["parties"].append(value)
+            else:
+                fields[kind] = value
+            if kind == "source":
+                source_span = span
+            if kind == "zone":
+                zone_span = span
+        return ast.Header(
+            title, fields.get("dated"), tuple(fields["parties"]), fields.get("law"),
+            fields.get("source"), fields.get("zone"), self._span(meta), source_span, zone_span,
+        )
+
+    def header_dated(self, meta: Any, c: list[Any]) -> tuple[str, object, Span]:
+        return ("dated", self._date(c[0]), self._span(meta))
+
+    def header_party(self, meta: Any, c: list[Any]) -> tuple[str, object, Span]:
+        return ("party", ast.Party(_unquote(c[0]), _unquote(c[1])), self._span(meta))
+
+    def header_law(self, meta: Any, c: list[Any]) -> tuple[str, object, Span]:
+        return ("law", _unquote(c[0]), self._span(meta))
+
+    def header_source(self, meta: Any, c: list[Any]) -> tuple[str, object, Span]:
+        return ("source", _unquote(c[0]), self._tok_span(c[0]))
+
+    def header_zone(self, meta: Any, c: list[Any]) -> tuple[str, object, Span]:
+        return ("zone", _unquote(c[0]), self._tok_span(c[0]))
+
+    # declarations --------------------------------------------------------
+    def include(self, meta: Any, c: list[Any]) -> ast.Include:
+        return ast.Include(_unquote(c[0]), self._span(meta))
+
+    def reading(self, meta: Any, c: list[Any]) -> ast.Reading:
+        return ast.Reading(str(c[0]), _normalise_block(_unquote(c[1])), self._span(meta))
+
+    def uses(self, meta: Any, c: list[Any]) -> ast.Uses:
+        return ast.Uses(tuple(str(t) for t in c), tuple(self._tok_span(t) for t in c))
+
+    def _uses(self, c: list[Any]) -> ast.Uses:
+        return c[-1] if c and isinstance(c[-1], ast.Uses) else ast.NO_USES
+
+    def zone(self, meta: Any, c: list[Any]) -> ast.ZoneDecl:
+        kind, value, spec_span = c[1]
+        fixed = value if kind == "fixed" else None
+        named = value if kind == "named" else None
+        return ast.ZoneDecl(str(c[0]), fixed, named, self._uses(c), self._span(meta), spec_span)
+
+    def fixed_zone(self, meta: Any, c: list[Any]) -> tuple[str, str, Span]:
+        return ("fixed", _unquote(c[0]), self._tok_span(c[0]))
+
+    def named_zone(self, meta: Any, c: list[Any]) -> tuple[str, str, Span]:
+        return ("named", _unquote(c[0]), self._tok_span(c[0]))
+
+    def calendar(self, meta: Any, c: list[Any]) -> ast.CalendarDecl:
+        return ast.CalendarDecl(str(c[0]), _unquote(c[1]), self._uses(c), self._span(meta),
+                                self._tok_span(c[1]))
+
+    def _members(self, tokens: list[Token]) -> tuple[str, ...]:
+        return tuple(_unquote(t) if t.type == "STRING" else str(t) for t in tokens)
+
+    def enum(self, meta: Any, c: list[Any]) -> ast.EnumDecl:
+        return ast.EnumDecl(str(c[0]), self._members(c[1:]), False, self._span(meta))
+
+    def scale(self, meta: Any, c: list[Any]) -> ast.EnumDecl:
+        return ast.EnumDecl(str(c[0]), self._members(c[1:]), True, self._span(meta))
+
+    def record(self, meta: Any, c: list[Any]) -> ast.RecordDecl:
+        return ast.RecordDecl(str(c[0]), tuple(c[1:]), self._span(meta))
+
+    def field_decl(self, meta: Any, c: list[Any]) -> ast.FieldDecl:
+        return ast.FieldDecl(str(c[0]), c[1], self._span(meta))
+
+    def fact(self, meta: Any, c: list[Any]) -> ast.FactDecl:
+        default = next((x[1] for x in c[2:] if isinstance(x, tuple) and x[0] == "default"), None)
+        description = next((x[1] for x in c[2:] if isinstance(x, tuple) and x[0] == "description"), None)
+        return ast.FactDecl(str(c[0]), c[1], default, description, None, self._span(meta))
+
+    def default(self, meta: Any, c: list[Any]) -> tuple[str, Any]:
+        return ("default", c[0])
+
+    def description(self, meta: Any, c: list[Any]) -> tuple[str, str]:
+        return ("description", _unquote(c[0]))
+
+    def define(self, meta: Any, c: list[Any]) -> ast.Define:
+        rest = [x for x in c[1:] if not isinstance(x, ast.Uses)]
+        type_ref = rest[0] if len(rest) == 2 else None
+        return ast.Define(str(c[0]), type_ref, rest[-1], self._uses(c), None, self._span(meta))
+
+    def result(self, meta: Any, c: list[Any]) -> ast.ResultDecl:
+        rest = [x for x in c[2:] if not isinstance(x, ast.Uses)]
+        description = rest[0][1] if len(rest) == 2 else None
+        return ast.ResultDecl(str(c[0]), c[1], description, rest[-1], self._uses(c), None, self._span(meta))
+
+    def function(self, meta: Any, c: list[Any]) -> ast.FunctionDecl:
+        return ast.FunctionDecl(str(c[0]), tuple(c[1]), c[2], c[3], self._uses(c), None, self._span(meta))
+
+    def params(self, meta: Any, c: list[Any]) -> list[ast.Param]:
+        return list(c)
+
+    def param(self, meta: Any, c: list[Any]) -> ast.Param:
+        return ast.Param(str(c[0]), c[1], self._span(meta))
+
+    # sections ------------------------------------------------------------
+    def section(self, meta: Any, c: list[Any]) -> ast.Section:
+        citation = _unquote(c[0])
+        rest = c[1:]
+        title = None
+        if rest and isinstance(rest[0], Token):
+            title = _unquote(rest[0])
+            rest = rest[1:]
+        quotes = tuple(x for x in rest if isinstance(x, ast.Quote))
+        declarations = tuple(_in_section(x, citation) for x in rest if not isinstance(x, ast.Quote))
+        return ast.Section(citation, title, quotes, declarations, self._span(meta))
+
+    def quote(self, meta: Any, c: list[Any]) -> ast.Quote:
+        return ast.Quote(_normalise_block(_unquote(c[0])), self._tok_span(c[0]))
+
+    # types ---------------------------------------------------------------
+    def named_type(self, meta: Any, c: list[Any]) -> ast.NamedTypeRef:
+        return ast.NamedTypeRef(str(c[0]), self._span(meta))
+
+    def list_type(self, meta: Any, c: list[Any]) -> ast.ListTypeRef:
+        return ast.ListTypeRef(c[0], self._span(meta))
+
+    def optional_type(self, meta: Any, c: list[Any]) -> ast.OptionalTypeRef:
+        return ast.OptionalTypeRef(c[0], self._span(meta))
+
+    # expressions ---------------------------------------------------------
+    def if_expr(self, meta: Any, c: list[Any]) -> ast.If:
+        return ast.If(c[0], c[1], c[2], self._span(meta))
+
+    def unless(self, meta: Any, c: list[Any]) -> ast.Unless:
+        citation = _unquote(c[2]) if len(c) > 2 else None
+        cite_span = self._tok_span(c[2]) if len(c) > 2 else Span(self.path, 0, 0, 0, 0)
+        return ast.Unless(c[0], c[1], citation, self._span(meta), cite_span)
+
+    def otherwise(self, meta: Any, c: list[Any]) -> ast.Otherwise:
+        return ast.Otherwise(c[0], c[1], self._span(meta))
+
+    def or_(self, meta: Any, c: list[Any]) -> ast.Binary:
+        return ast.Binary("or", c[0], c[1], self._span(meta))
+
+    def and_(self, meta: Any, c: list[Any]) -> ast.Binary:
+        return ast.Binary("and", c[0], c[1], self._span(meta))
+
+    def not_(self, meta: Any, c: list[Any]) -> ast.Not:
+        return ast.Not(c[0], self._span(meta))
+
+    def compare(self, meta: Any, c: list[Any]) -> ast.Compare:
+        op, op_span = c[1]
+        return ast.Compare(op, c[0], c[2], self._span(meta), op_span)
+
+    def comp_op(self, meta: Any, c: list[Any]) -> tuple[str, Span]:
+        return (str(c[0]), self._tok_span(c[0]))
+
+    add_op = comp_op
+    mul_op = comp_op
+
+    def binary(self, meta: Any, c: list[Any]) -> ast.Binary:
+        op, op_span = c[1]
+        return ast.Binary(op, c[0], c[2], self._span(meta), op_span)
+
+    def is_none(self, meta: Any, c: list[Any]) -> ast.IsNone:
+        return ast.IsNone(c[0], False, self._span(meta))
+
+    def is_not_none(self, meta: Any, c: list[Any]) -> ast.IsNone:
+        return ast.IsNone(c[0], True, self._span(meta))
+
+    def negate(self, meta: Any, c: list[Any]) -> ast.Negate:
+        return ast.Negate(c[1], self._span(meta))
+
+    def field(self, meta: Any, c: list[Any]) -> ast.Field:
+        name = _unquote(c[1]) if c[1].type == "STRING" else str(c[1])
+        return ast.Field(c[0], name, self._span(meta))
+
+    def name(self, meta: Any, c: list[Any]) -> ast.Name:
+        return ast.Name(str(c[0]), self._span(meta))
+
+    def call(self, meta: Any, c: list[Any]) -> ast.Call:
+        args = tuple(c[1]) if len(c) > 1 else ()
+        return ast.Call(str(c[0]), args, self._span(meta), self._tok_span(c[0]))
+
+    def arguments(self, meta: Any, c: list[Any]) -> list[Any]:
+        return list(c)
+
+    def quantifier(self, meta: Any, c: list[Any]) -> Token:
+        token: Token = c[0]
+        return token
+
+    def aggregate(self, meta: Any, c: list[Any]) -> ast.Aggregate:
+        where = c[4] if len(c) > 4 else None
+        return ast.Aggregate(str(c[0]), c[1], str(c[2]), c[3], where, self._span(meta), self._tok_span(c[0]))
+
+    def conditions(self, meta: Any, c: list[Any]) -> ast.Conditions:
+        return ast.Conditions(str(c[0]), tuple(c[1:]), self._span(meta))
+
+    def condition(self, meta: Any, c: list[Any]) -> ast.Condition:
+        label = _unquote(c[0]) if len(c) == 2 else None
+        return ast.Condition(label, c[-1], self._span(meta))
+
+    def record_literal(self, meta: Any, c: list[Any]) -> ast.RecordLiteral:
+        return ast.RecordLiteral(tuple(c), self._span(meta))
+
+    def field_value(self, meta: Any, c: list[Any]) -> tuple[str, Any]:
+        return (str(c[0]), c[1])
+
+    def list_literal(self, meta: Any, c: list[Any]) -> ast.ListLiteral:
+        return ast.ListLiteral(tuple(c), self._span(meta))
+
+    # literals ------------------------------------------------------------
+    def _lit(self, meta: Any, kind: str, value: object, token: Token) -> ast.Literal:
+        return ast.Literal(kind, value, str(token), self._span(meta))
+
+    def money(self, meta: Any, c: list[Any]) -> ast.Literal:
+        return self._lit(meta, "money", Decimal(c[0][1:].replace(",", "")), c[0])
+
+    def percent(self, meta: Any, c: list[Any]) -> ast.Literal:
+        return self._lit(meta, "percent", Decimal(c[0][:-1]) / 100, c[0])
+
+    def decimal(self, meta: Any, c: list[Any]) -> ast.Literal:
+        return self._lit(meta, "decimal", Decimal(c[0]), c[0])
+
+    def integer(self, meta: Any, c: list[Any]) -> ast.Literal:
+        return self._lit(meta, "integer", int(c[0].replace("_", "")), c[0])
+
+    def date(self, meta: Any, c: list[Any]) -> ast.Literal:
+        return self._lit(meta, "date", self._date(c[0]), c[0])
+
+    def time(self, meta: Any, c: list[Any]) -> ast.Literal:
+        match = _TIME.match(str(c[0]))
+        assert match is not None
+        hour, minute, half = int(match[1]), int(match[2]), (match[3] or "").lower().replace(".", "")
+        if half and not 1 <= hour <= 12 or hour > 23 or minute > 59:
+            raise _LiteralError(Diagnostic(f"`{c[0]}` is not a time of day", self._tok_span(c[0])))
+        if half == "pm" and hour != 12:
+            hour += 12
+        if half == "am" and hour == 12:
+            hour = 0
+        return self._lit(meta, "time", dt.time(hour, minute), c[0])
+
+    def duration(self, meta: Any, c: list[Any]) -> ast.Literal:
+        days = int(c[0].replace("_", ""))
+        return ast.Literal("duration", dt.timedelta(days=days), f"{c[0]} {c[1]}", self._span(meta))
+
+    def day_unit(self, meta: Any, c: list[Any]) -> Token:
+        token: Token = c[0]
+        return token
+
+    def true(self, meta: Any, c: list[Any]) -> ast.Literal:
+        return ast.Literal("boolean", True, "true", self._span(meta))
+
+    def false(self, meta: Any, c: list[Any]) -> ast.Literal:
+        return ast.Literal("boolean", False, "false", self._span(meta))
+
+    def none(self, meta: Any, c: list[Any]) -> ast.Literal:
+        return ast.Literal("none", None, "none", self._span(meta))
+
+    def text(self, meta: Any, c: list[Any]) -> ast.Literal:
+        return ast.Literal("text", _unquote(c[0]), str(c[0]), self._span(meta))
+
+    def _date(self, token: Token) -> dt.date:
+        try:
+            return dt.date.fromisoformat(str(token))
+        except ValueError:
+            raise _LiteralError(
+                Diagnostic(f"`{token}` is not a calendar date", self._tok_span(token),
+                           help="write dates as YYYY-MM-DD, e.g. 2003-06-18")
+            ) from None
+
+
+def _normalise_block(text: str) -> str:
+    """Strip the indentation of a quoted block, keep its words and line breaks."""
+    lines = text.strip("\n").split("\n")
+    return "\n".join(line.strip() for line in lines).strip()
+
+
+def _in_section(declaration: Any, citation: str) -> Any:
+    if isinstance(declaration, (ast.FactDecl, ast.Define, ast.ResultDecl, ast.FunctionDecl)):
+        from dataclasses import replace
+
+        return replace(declaration, section=citation)
+    return declaration
+
+
+# ---------------------------------------------------------------- files and includes
+
+
+@dataclass
+class LoadedFiles:
+    """The main file and everything it includes, in dependency order."""
+
+    files: list[ast.ClauseFile]
+    diagnostics: list[Diagnostic]
+    broken_names: set[str]
+    sources: SourceMap
+    texts: dict[str, str]
+
+
+def load(path: str | Path, strict: bool = False) -> LoadedFiles:
+    sources = SourceMap()
+    loaded = LoadedFiles([], [], set(), sources, {})
+    _load_into(Path(path), loaded, strict, seen=set(), include_span=None)
+    return loaded
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _load_into(path: Path, loaded: LoadedFiles, strict: bool, seen: set[Path],
+               include_span: Span | None) -> None:
+    resolved = path.resolve()
+    if resolved in seen:
+        return
+    seen.add(resolved)
+    shown = _display(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        loaded.diagnostics.append(Diagnostic(f"no such clause file: {shown}", include_span))
+        return
+    except (OSError, UnicodeDecodeError) as error:
+        loaded.diagnostics.append(Diagnostic(f"cannot read {shown}: {error}", include_span))
+        return
+    loaded.sources.add(shown, text)
+    loaded.texts[shown] = text
+    outcome = parse_text(text, shown, strict)
+    loaded.diagnostics.extend(outcome.diagnostics)
+    loaded.broken_names |= outcome.broken_names
+    if outcome.file is None:
+        return
+    for include in outcome.file.includes:
+        _load_into(path.parent / include.path, loaded, strict, seen, include.span)
+    loaded.files.append(outcome.file)
