@@ -1,0 +1,105 @@
+"""The engine's small public interface: load a contract, evaluate facts.
+
+    contract = load_contract("contracts/special_conversion.clause")
+    outcome = evaluate(contract, {"notice_time": "2003-06-18T20:00:00-04:00", ...})
+    outcome.results["shares_issuable"].value
+
+Everything behind it (parse → check → evaluate) can change, including how
+evaluation is carried out, without touching callers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine import types as T
+from engine.check import Program, check_file
+from engine.evaluate import Evaluation, EvaluationError
+from engine.scenario import Scenario, validate_facts, validate_mapping
+from engine.values import Unknown, encode
+
+
+@dataclass
+class ResultValue:
+    name: str
+    type: T.Type
+    value: object
+    missing: tuple[str, ...]
+    cites: list[str]
+    readings: list[str]
+    description: str | None
+    error: EvaluationError | None = None
+
+    @property
+    def determined(self) -> bool:
+        return not self.missing and self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "value": encode(self.value, self.type),
+            "type": T.category(self.type),
+            "cites": self.cites,
+            "missing": list(self.missing),
+        }
+        if self.readings:
+            data["readings"] = self.readings
+        if self.error is not None:
+            data["error"] = f"{self.error.span}: {self.error.message}"
+        return data
+
+
+@dataclass
+class Outcome:
+    program: Program
+    results: dict[str, ResultValue]
+    notes: list[str]
+    evaluation: Evaluation
+    scenario: Scenario | None = None
+    facts: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[EvaluationError]:
+        return [r.error for r in self.results.values() if r.error is not None]
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "contract": self.program.path,
+            "scenario": self.scenario.path if self.scenario else None,
+            "results": {name: r.to_json() for name, r in self.results.items()},
+        }
+        if self.notes:
+            data["notes"] = self.notes
+        if self.errors:
+            data["errors"] = [f"{e.span}: error: {e.message}" for e in self.errors]
+        return data
+
+
+def load_contract(path: str | Path, strict: bool = False) -> Program:
+    """Parse and check a clause file; raises ClauseError listing every problem."""
+    return check_file(path, strict=strict)
+
+
+def evaluate(program: Program, facts: Mapping[str, Any] | Scenario, *, trace: bool = False) -> Outcome:
+    """Validate the facts and compute every result the contract declares."""
+    if isinstance(facts, Scenario):
+        scenario: Scenario | None = facts
+        valid = validate_facts(program, facts)
+    else:
+        scenario = None
+        valid = validate_mapping(program, facts)
+    evaluation = Evaluation(program, valid.values, trace=trace)
+    results = {name: _result(program, evaluation, name) for name in program.results}
+    return Outcome(program, results, valid.notes, evaluation, scenario, dict(valid.values))
+
+
+def _result(program: Program, evaluation: Evaluation, name: str) -> ResultValue:
+    info = program.rules[name]
+    done = evaluation.rule(name)
+    missing = tuple(sorted(done.value.missing)) if isinstance(done.value, Unknown) else ()
+    value = None if isinstance(done.value, Unknown) else done.value
+    description = getattr(info.decl, "description", None)
+    return ResultValue(name, info.type, value, missing, program.cites.get(name, []), sorted(done.readings),
+                       description, done.error)

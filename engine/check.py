@@ -1,0 +1,664 @@
+"""The checker: names, types and units, cycles, citations, readings, quotes.
+
+It turns the parsed files into a ``Program`` that the evaluator can run
+without further checks, and reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine import ast
+from engine import types as T
+from engine.builtins import AGGREGATES, BUILTINS
+from engine.calendars import financial_codes, named_zone, zone
+from engine.errors import ClauseError, Diagnostic, SourceMap, Span, did_you_mean
+from engine.parse import LoadedFiles, load
+from engine.quotes import SourceDocument, verify_quote
+
+
+@dataclass(frozen=True)
+class FactInfo:
+    decl: ast.FactDecl
+    type: T.Type
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """A ``define`` or a ``result``: a named, traced computation."""
+
+    decl: ast.Define | ast.ResultDecl
+    type: T.Type
+    public: bool
+
+    @property
+    def name(self) -> str:
+        return self.decl.name
+
+    @property
+    def section(self) -> str | None:
+        return self.decl.section
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    decl: ast.FunctionDecl
+    params: tuple[tuple[str, T.Type], ...]
+    returns: T.Type
+
+
+@dataclass
+class Program:
+    """A checked contract, ready to evaluate."""
+
+    path: str
+    header: ast.Header
+    sections: dict[str, ast.Section]
+    readings: dict[str, ast.Reading]
+    zones: dict[str, dt.tzinfo]
+    zone_decls: dict[str, ast.ZoneDecl]
+    calendars: dict[str, ast.CalendarDecl]
+    enums: dict[str, T.EnumType]
+    records: dict[str, T.RecordType]
+    facts: dict[str, FactInfo]
+    rules: dict[str, RuleInfo]
+    functions: dict[str, FunctionInfo]
+    results: list[str]
+    node_types: dict[int, T.Type]
+    sources: SourceMap
+    home_zone: dt.tzinfo
+    # Sections cited by each rule: its own, then those its exceptions cite.
+    cites: dict[str, list[str]] = field(default_factory=dict)
+    texts: dict[str, str] = field(default_factory=dict)
+
+
+_NAMESPACE_KINDS = ("fact", "define", "result", "function", "zone", "calendar", "type", "reading")
+
+
+class _Checker:
+    def __init__(self, loaded: LoadedFiles, main_path: str):
+        self.loaded = loaded
+        self.main_path = main_path
+        self.diagnostics: list[Diagnostic] = list(loaded.diagnostics)
+        self.broken = loaded.broken_names
+        self.names: dict[str, tuple[str, Span]] = {}
+        self.readings: dict[str, ast.Reading] = {}
+        self.zone_decls: dict[str, ast.ZoneDecl] = {}
+        self.zones: dict[str, dt.tzinfo] = {}
+        self.calendars: dict[str, ast.CalendarDecl] = {}
+        self.enum_decls: dict[str, ast.EnumDecl] = {}
+        self.record_decls: dict[str, ast.RecordDecl] = {}
+        self.enums: dict[str, T.EnumType] = {}
+        self.records: dict[str, T.RecordType] = {}
+        self.fact_decls: dict[str, ast.FactDecl] = {}
+        self.rule_decls: dict[str, ast.Define | ast.ResultDecl] = {}
+        self.function_decls: dict[str, ast.FunctionDecl] = {}
+        self.facts: dict[str, FactInfo] = {}
+        self.rules: dict[str, RuleInfo] = {}
+        self.functions: dict[str, FunctionInfo] = {}
+        self.results: list[str] = []
+        self.node_types: dict[int, T.Type] = {}
+        self.sections: dict[str, ast.Section] = {}
+        self.rule_stack: list[str] = []
+        self.used_readings: set[str] = set()
+        self.cites: dict[str, list[str]] = {}
+
+    def error(self, message: str, span: Span | None, help: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(message, span, help))
+
+    # ------------------------------------------------------------ symbols
+    def declare(self, name: str, kind: str, span: Span) -> bool:
+        if name in self.names:
+            other_kind, other_span = self.names[name]
+            self.error(f"`{name}` is already declared as a {other_kind} at {other_span}", span)
+            return False
+        if name in BUILTINS or name in AGGREGATES:
+            self.error(f"`{name}` is a built-in function and cannot be redeclared", span)
+            return False
+        if name in T.PRIMITIVES:
+            self.error(f"`{name}` is a built-in type and cannot be redeclared", span)
+            return False
+        self.names[name] = (kind, span)
+        return True
+
+    def collect(self) -> None:
+        main_file = self.loaded.files[-1] if self.loaded.files else None
+        for file in self.loaded.files:
+            declarations: list[ast.Declaration] = list(file.declarations)
+            for section in file.sections:
+                if file is main_file:
+                    if section.citation in self.sections:
+                        self.error(f"section \"{section.citation}\" is declared twice", section.span,
+                                   help=f"the first is at {self.sections[section.citation].span}")
+                    else:
+                        self.sections[section.citation] = section
+                declarations.extend(section.declarations)
+            for decl in declarations:
+                self._collect_one(decl, is_main=file is main_file)
+
+    def _collect_one(self, decl: ast.Declaration, is_main: bool) -> None:
+        if isinstance(decl, ast.Reading):
+            # Readings have a namespace of their own: `uses` is the only place
+            # they are named, so a reading may share a rule's name.
+            if decl.name in self.readings:
+                self.error(f"reading `{decl.name}` is already declared at {self.readings[decl.name].span}",
+                           decl.span)
+            else:
+                self.readings[decl.name] = decl
+        elif isinstance(decl, ast.ZoneDecl):
+            if self.declare(decl.name, "zone", decl.span):
+                self.zone_decls[decl.name] = decl
+                try:
+                    self.zones[decl.name] = zone(decl.fixed_offset, decl.tz_name, decl.name)
+                except ValueError as problem:
+                    self.error(str(problem), decl.spec_span)
+        elif isinstance(decl, ast.CalendarDecl):
+            if self.declare(decl.name, "calendar", decl.span):
+                self.calendars[decl.name] = decl
+                if decl.financial_code not in financial_codes():
+                    self.error(
+                        f"`{decl.financial_code}` is not a financial calendar of the holidays library",
+                        decl.code_span,
+                        help=did_you_mean(decl.financial_code, financial_codes())
+                        or "use XFED (Federal Reserve) or XNYS (New York Stock Exchange)",
+                    )
+        elif isinstance(decl, ast.EnumDecl):
+            if self.declare(decl.name, "scale" if decl.ordered else "enum", decl.span):
+                self.enum_decls[decl.name] = decl
+                duplicates = {m for m in decl.members if decl.members.count(m) > 1}
+                if duplicates:
+                    self.error(f"{decl.name} lists {', '.join(sorted(duplicates))} more than once", decl.span)
+                self.enums[decl.name] = T.EnumType(decl.name, decl.members, decl.ordered)
+        elif isinstance(decl, ast.RecordDecl):
+            if self.declare(decl.name, "record", decl.span):
+                self.record_decls[decl.name] = decl
+        elif isinstance(decl, ast.FactDecl):
+            if self.declare(decl.name, "fact", decl.span):
+                self.fact_decls[decl.name] = decl
+        elif isinstance(decl, (ast.Define, ast.ResultDecl)):
+            kind = "result" if isinstance(decl, ast.ResultDecl) else "define"
+            if self.declare(decl.name, kind, decl.span):
+                self.rule_decls[decl.name] = decl
+                if isinstance(decl, ast.ResultDecl):
+                    self.results.append(decl.name)
+        elif isinstance(decl, ast.FunctionDecl):
+            if self.declare(decl.name, "function", decl.span):
+                self.function_decls[decl.name] = decl
+
+    # ------------------------------------------------------------ types
+    def resolve_type(self, ref: ast.TypeRef) -> T.Type:
+        if isinstance(ref, ast.OptionalTypeRef):
+            inner = self.resolve_type(ref.inner)
+            return inner if inner == T.ERROR else T.OptionalType(inner)
+        if isinstance(ref, ast.ListTypeRef):
+            element = self.resolve_type(ref.element)
+            return element if element == T.ERROR else T.ListType(element)
+        if ref.name in T.PRIMITIVES:
+            return T.PRIMITIVES[ref.name]
+        if ref.name in self.enums:
+            return self.enums[ref.name]
+        if ref.name in self.records:
+            return self.records[ref.name]
+        if ref.name in self.record_decls:
+            return self.resolve_record(ref.name)
+        if ref.name not in self.broken:
+            known = [*T.PRIMITIVES, *self.enums, *self.record_decls]
+            self.error(f"unknown type `{ref.name}`", ref.span, help=did_you_mean(ref.name, known))
+        return T.ERROR
+
+    def resolve_record(self, name: str) -> T.Type:
+        if name in self.records:
+            return self.records[name]
+        decl = self.record_decls[name]
+        self.records[name] = T.RecordType(name, ())  # breaks self-reference loops
+        fields = []
+        seen: set[str] = set()
+        for f in decl.fields:
+            if f.name in seen:
+                self.error(f"record {name} has two fields named `{f.name}`", f.span)
+            seen.add(f.name)
+            fields.append((f.name, self.resolve_type(f.type)))
+        self.records[name] = T.RecordType(name, tuple(fields))
+        return self.records[name]
+
+    def check_declarations(self) -> None:
+        for name in self.record_decls:
+            self.resolve_record(name)
+        for name, fact in self.fact_decls.items():
+            self.facts[name] = FactInfo(fact, self.resolve_type(fact.type))
+        for name, function in self.function_decls.items():
+            params = tuple((p.name, self.resolve_type(p.type)) for p in function.params)
+            self.functions[name] = FunctionInfo(function, params, self.resolve_type(function.type))
+        for name in self.rule_decls:
+            self.rule_type(name)
+        for name, info in self.facts.items():
+            if info.decl.default is not None:
+                found = self.infer(info.decl.default, {})
+                if not T.assignable(found, info.type):
+                    self.error(f"the default of `{name}` is {_a(found)}, but the fact is {_a(info.type)}",
+                               info.decl.default.span)
+        for name, info in self.functions.items():
+            scope = dict(info.params)
+            found = self.infer(info.decl.expr, scope)
+            if not T.assignable(found, info.returns):
+                self.error(f"`{name}` is declared to return {_a(info.returns)}, but its body is {_a(found)}",
+                           info.decl.expr.span)
+            self.check_uses(info.decl.uses)
+        for zone_decl in self.zone_decls.values():
+            self.check_uses(zone_decl.uses)
+        for calendar_decl in self.calendars.values():
+            self.check_uses(calendar_decl.uses)
+
+    def rule_type(self, name: str) -> T.Type:
+        if name in self.rules:
+            return self.rules[name].type
+        decl = self.rule_decls[name]
+        if name in self.rule_stack:
+            cycle = " → ".join([*self.rule_stack[self.rule_stack.index(name):], name])
+            self.error(f"circular definition: {cycle}", decl.span,
+                       help="a rule cannot depend on itself, directly or through others")
+            return T.ERROR
+        self.rule_stack.append(name)
+        declared = self.resolve_type(decl.type) if decl.type is not None else None
+        found = self.infer(decl.expr, {}, rule=name)
+        self.rule_stack.pop()
+        if declared is not None and not T.assignable(found, declared):
+            self.error(f"`{name}` is declared as {_a(declared)}, but its rule computes {_a(found)}",
+                       decl.expr.span)
+        final = declared if declared is not None else found
+        self.rules[name] = RuleInfo(decl, final, isinstance(decl, ast.ResultDecl))
+        self.check_uses(decl.uses)
+        citations = [decl.section] if decl.section else []
+        for citation in _citations(decl.expr):
+            if citation not in citations:
+                citations.append(citation)
+        self.cites[name] = citations
+        return final
+
+    def check_uses(self, uses: ast.Uses) -> None:
+        for name, span in zip(uses.names, uses.spans):
+            if name not in self.readings and name not in self.broken:
+                self.error(f"unknown reading `{name}`", span, help=did_you_mean(name, self.readings))
+            self.used_readings.add(name)
+
+    # ------------------------------------------------------------ expressions
+    def infer(self, expr: ast.Expr, scope: dict[str, T.Type], rule: str | None = None) -> T.Type:
+        found = self._infer(expr, scope)
+        self.node_types[id(expr)] = found
+        return found
+
+    def _infer(self, e: ast.Expr, scope: dict[str, T.Type]) -> T.Type:
+        if isinstance(e, ast.Literal):
+            return _LITERAL_TYPES[e.kind]
+        if isinstance(e, ast.Name):
+            return self.infer_name(e, scope)
+        if isinstance(e, ast.Field):
+            return self.infer_field(e, scope)
+        if isinstance(e, ast.Call):
+            return self.infer_call(e, scope)
+        if isinstance(e, ast.Aggregate):
+            return self.infer_aggregate(e, scope)
+        if isinstance(e, ast.Conditions):
+            for item in e.items:
+                self.expect_boolean(item.expr, scope, "a condition")
+            return T.BOOLEAN
+        if isinstance(e, ast.RecordLiteral):
+            return self.infer_record_literal(e, scope)
+        if isinstance(e, ast.ListLiteral):
+            items = [self.infer(i, scope) for i in e.items]
+            known = [t for t in items if not T.is_error(t)]
+            if not known:
+                return T.ListType(T.ANY)
+            first = known[0]
+            for item, t in zip(e.items, items):
+                if not T.assignable(t, first):
+                    self.error(f"a list holds values of one type: this is {_a(t)}, the first is {_a(first)}",
+                               item.span)
+            return T.ListType(first)
+        if isinstance(e, ast.If):
+            self.expect_boolean(e.condition, scope, "the condition of `if`")
+            then = self.infer(e.then, scope)
+            other = self.infer(e.otherwise, scope)
+            if T.assignable(other, then):
+                return then if then != T.NONE else _optional(other)
+            if T.assignable(then, other):
+                return other
+            if then == T.NONE:
+                return _optional(other)
+            if other == T.NONE:
+                return _optional(then)
+            self.error(f"the branches of `if` differ: {_a(then)} and {_a(other)}", e.span)
+            return T.ERROR
+        if isinstance(e, ast.Unless):
+            self.expect_boolean(e.rule, scope, "the rule before `unless`")
+            self.expect_boolean(e.exception, scope, "the exception after `unless`")
+            if e.citation is not None and e.citation not in self.sections:
+                self.error(f"no section \"{e.citation}\" in this contract", e.citation_span,
+                           help=did_you_mean(e.citation, self.sections))
+            return T.BOOLEAN
+        if isinstance(e, ast.Otherwise):
+            value = self.infer(e.value, scope)
+            fallback = self.infer(e.fallback, scope)
+            base = T.strip_optional(value)
+            if not isinstance(value, T.OptionalType) and value != T.NONE and not T.is_error(value):
+                self.error(f"`otherwise` needs an optional value, but this is always {_a(value)}", e.value.span)
+            if not T.assignable(fallback, base) and not T.is_error(base):
+                self.error(f"the fallback is {_a(fallback)}, but the value is {_a(base)}", e.fallback.span)
+            return fallback if base == T.NONE else base
+        if isinstance(e, ast.Binary):
+            if e.op in ("and", "or"):
+                self.expect_boolean(e.left, scope, f"the left side of `{e.op}`")
+                self.expect_boolean(e.right, scope, f"the right side of `{e.op}`")
+                return T.BOOLEAN
+            left = self.present(e.left, scope)
+            right = self.present(e.right, scope)
+            outcome = T.arithmetic(e.op, left, right)
+            if isinstance(outcome, str):
+                self.error(outcome, e.op_span if e.op_span.line else e.span)
+                return T.ERROR
+            return outcome
+        if isinstance(e, ast.Compare):
+            left = self.infer(e.left, scope)
+            right = self.infer(e.right, scope)
+            problem = T.comparable(e.op, left, right)
+            if problem is None and e.op not in ("=", "!=") and (
+                isinstance(left, T.OptionalType) or isinstance(right, T.OptionalType)
+            ):
+                problem = "an optional value may be none; compare `x otherwise ...` or test `x is none` first"
+            if problem:
+                self.error(problem, e.op_span if e.op_span.line else e.span)
+            return T.BOOLEAN
+        if isinstance(e, ast.Not):
+            self.expect_boolean(e.operand, scope, "the operand of `not`")
+            return T.BOOLEAN
+        if isinstance(e, ast.Negate):
+            t = self.present(e.operand, scope)
+            if t not in (*T.NUMERIC, T.DURATION) and not T.is_error(t):
+                self.error(f"cannot negate {_a(t)}", e.span)
+                return T.ERROR
+            return t
+        if isinstance(e, ast.IsNone):
+            self.infer(e.operand, scope)
+            return T.BOOLEAN
+        raise AssertionError(e)
+
+    def present(self, e: ast.Expr, scope: dict[str, T.Type]) -> T.Type:
+        """The type of an operand that must not be none."""
+        t = self.infer(e, scope)
+        if isinstance(t, T.OptionalType):
+            self.error("this value may be none; give a fallback with `otherwise`", e.span)
+            return t.inner
+        return t
+
+    def expect_boolean(self, e: ast.Expr, scope: dict[str, T.Type], what: str) -> None:
+        t = self.infer(e, scope)
+        if t != T.BOOLEAN and not T.is_error(t):
+            self.error(f"{what} must be a boolean, not {t}", e.span)
+
+    def infer_name(self, e: ast.Name, scope: dict[str, T.Type]) -> T.Type:
+        name = e.name
+        if name in scope:
+            return scope[name]
+        if name in self.facts:
+            return self.facts[name].type
+        if name in self.rule_decls:
+            return self.rule_type(name)
+        if name in self.zones:
+            return T.ZONE
+        if name in self.zone_decls:
+            return T.ERROR
+        if name in self.calendars:
+            return T.CALENDAR
+        if name in T.ROUNDING_MODES:
+            return T.ROUNDING
+        if name in self.enums:
+            self.error(f"`{name}` is a type; name one of its members, e.g. {name}.{self.enums[name].members[0]}",
+                       e.span)
+            return T.ERROR
+        if name in self.function_decls:
+            self.error(f"`{name}` is a function; call it with its arguments", e.span)
+            return T.ERROR
+        if name not in self.broken:
+            if name in self.readings:
+                self.error(f"`{name}` is a reading; attach it to a rule with `uses {name}`", e.span)
+                return T.ERROR
+            candidates = [*scope, *self.facts, *self.rule_decls, *self.zones, *self.calendars]
+            self.error(f"unknown name `{name}`", e.span, help=did_you_mean(name, candidates))
+        return T.ERROR
+
+    def infer_field(self, e: ast.Field, scope: dict[str, T.Type]) -> T.Type:
+        if isinstance(e.target, ast.Name) and e.target.name in self.enums and e.target.name not in scope:
+            enum = self.enums[e.target.name]
+            self.node_types[id(e.target)] = enum
+            if e.name not in enum.members:
+                self.error(f"{enum.name} has no member `{e.name}`", e.span,
+                           help=did_you_mean(e.name, enum.members))
+                return T.ERROR
+            return enum
+        target = self.present(e.target, scope)
+        if T.is_error(target):
+            return T.ERROR
+        if isinstance(target, T.RecordType):
+            found = target.field(e.name)
+            if found is None:
+                self.error(f"{target.name} has no field `{e.name}`", e.span,
+                           help=did_you_mean(e.name, [n for n, _ in target.fields]))
+                return T.ERROR
+            return found
+        self.error(f"{_a(target)} has no fields", e.span)
+        return T.ERROR
+
+    def infer_call(self, e: ast.Call, scope: dict[str, T.Type]) -> T.Type:
+        if e.function in self.enums:
+            enum = self.enums[e.function]
+            if len(e.args) != 1:
+                self.error(f"{enum.name}(text) takes one text", e.span)
+                return T.ERROR
+            arg = e.args[0]
+            found = self.infer(arg, scope)
+            if isinstance(arg, ast.Literal) and arg.kind == "text" and arg.value not in enum.members:
+                self.error(f"{enum.name} has no member \"{arg.value}\"", arg.span,
+                           help=did_you_mean(str(arg.value), enum.members))
+            elif found != T.TEXT and not T.is_error(found):
+                self.error(f"{enum.name}(...) converts a text, not {_a(found)}", arg.span)
+            return enum
+        if e.function in self.function_decls:
+            info = self.functions.get(e.function)
+            if info is None:
+                return T.ERROR
+            if len(e.args) != len(info.params):
+                self.error(f"`{e.function}` takes {len(info.params)} argument(s), got {len(e.args)}", e.span)
+            for arg, (pname, ptype) in zip(e.args, info.params):
+                found = self.infer(arg, scope)
+                if not T.assignable(found, ptype):
+                    self.error(f"`{pname}` of `{e.function}` must be {_a(ptype)}, not {found}", arg.span)
+            return info.returns
+        builtin = BUILTINS.get(e.function)
+        if builtin is None:
+            if e.function in AGGREGATES:
+                self.error(f"`{e.function}` aggregates over a list: {e.function}(x for x in items)", e.span)
+                return T.ERROR
+            if e.function not in self.broken:
+                candidates = [*BUILTINS, *self.function_decls, *self.enums]
+                self.error(f"unknown function `{e.function}`", e.function_span,
+                           help=did_you_mean(e.function, candidates))
+            return T.ERROR
+        arg_types = []
+        for position, arg in enumerate(e.args):
+            if e.function == "round" and position == 2 and isinstance(arg, ast.Name) \
+                    and arg.name not in T.ROUNDING_MODES and arg.name not in scope:
+                self.error(f"unknown rounding mode `{arg.name}`", arg.span,
+                           help=did_you_mean(arg.name, T.ROUNDING_MODES)
+                           or "use one of " + ", ".join(T.ROUNDING_MODES))
+                arg_types.append(T.ERROR)
+                continue
+            arg_types.append(self.infer(arg, scope))
+        outcome = builtin.check(arg_types, e.args)
+        if isinstance(outcome, str):
+            self.error(f"{e.function}: {outcome}", e.span, help=f"usage: {builtin.usage}")
+            return T.ERROR
+        if e.function == "round" and len(e.args) == 3:
+            increment = e.args[1]
+            if not isinstance(increment, ast.Literal):
+                self.error("the rounding increment must be written out, e.g. $0.001", increment.span)
+            elif outcome == T.INTEGER and increment.value != 1:
+                self.error("rounding to a whole number of units uses the increment 1", increment.span)
+        return outcome
+
+    def infer_aggregate(self, e: ast.Aggregate, scope: dict[str, T.Type]) -> T.Type:
+        if e.function not in AGGREGATES:
+            self.error(f"`{e.function}` is not an aggregate", e.function_span,
+                       help=did_you_mean(e.function, AGGREGATES) or "use one of " + ", ".join(AGGREGATES))
+            return T.ERROR
+        source = self.present(e.source, scope)
+        if T.is_error(source):
+            return T.ERROR
+        if not isinstance(source, T.ListType):
+            self.error(f"`{e.function}` goes over a list, but this is {_a(source)}", e.source.span)
+            return T.ERROR
+        inner = {**scope, e.variable: source.element}
+        if e.where is not None:
+            self.expect_boolean(e.where, inner, "the `where` condition")
+        body = self.infer(e.body, inner)
+        if T.is_error(body):
+            return T.ERROR
+        if e.function in ("any", "all"):
+            if body != T.BOOLEAN:
+                self.error(f"`{e.function}` needs a condition, not {_a(body)}", e.body.span)
+            return T.BOOLEAN
+        if e.function == "count":
+            return T.INTEGER
+        if e.function == "first":
+            return _optional(body)
+        if e.function == "sum":
+            if body not in (*T.NUMERIC, T.DURATION):
+                self.error(f"cannot sum {_a(body)}", e.body.span)
+                return T.ERROR
+            return body
+        if body not in (*T.NUMERIC, T.DATE, T.DATETIME, T.DURATION) and not (
+            isinstance(body, T.EnumType) and body.ordered
+        ):
+            self.error(f"`{e.function}` needs values with an order, not {_a(body)}", e.body.span)
+            return T.ERROR
+        return _optional(body)
+
+    def infer_record_literal(self, e: ast.RecordLiteral, scope: dict[str, T.Type]) -> T.Type:
+        names = tuple(n for n, _ in e.fields)
+        values = {n: self.infer(v, scope) for n, v in e.fields}
+        for record in self.records.values():
+            if {n for n, _ in record.fields} == set(names):
+                for fname, ftype in record.fields:
+                    if not T.assignable(values[fname], ftype):
+                        self.error(f"field `{fname}` of {record.name} is {_a(ftype)}, not {values[fname]}", e.span)
+                return record
+        self.error("no record type has exactly the fields " + ", ".join(names), e.span)
+        return T.ERROR
+
+    # ------------------------------------------------------------ quotes
+    def check_quotes(self, file: ast.ClauseFile, base: Path) -> None:
+        quotes = [q for s in file.sections for q in s.quotes]
+        header = file.header
+        if header is None or header.source is None:
+            if quotes:
+                self.error("this file quotes a source document but names none", quotes[0].span,
+                           help='add `source "sources/document.txt"` to the contract header')
+            return
+        path = base / header.source
+        try:
+            document = SourceDocument.load(path)
+        except OSError:
+            self.error(f"source document not found: {header.source}", header.source_span,
+                       help=f"looked for {path}")
+            return
+        for quote in quotes:
+            problem = verify_quote(quote.text, document)
+            if problem is not None:
+                self.diagnostics.append(Diagnostic(problem.message, quote.span, problem.help, extra=problem.extra))
+
+    def check_header(self, file: ast.ClauseFile) -> dt.tzinfo:
+        header = file.header
+        if header is None:
+            return named_zone("America/New_York")
+        if header.home_zone is None:
+            return named_zone("America/New_York")
+        try:
+            return named_zone(header.home_zone)
+        except ValueError as problem:
+            self.error(str(problem), header.zone_span)
+            return named_zone("America/New_York")
+
+
+def _citations(expr: ast.Expr) -> list[str]:
+    found: list[str] = []
+    stack: list[object] = [expr]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Unless) and node.citation:
+            found.append(node.citation)
+        if isinstance(node, tuple):
+            stack.extend(reversed(node))
+        elif hasattr(node, "__dataclass_fields__"):
+            for name in reversed(list(node.__dataclass_fields__)):
+                child = getattr(node, name)
+                if isinstance(child, (tuple, ast.Condition)) or type(child).__module__ == ast.__name__:
+                    stack.append(child)
+    return found
+
+
+_LITERAL_TYPES: dict[str, T.Type] = {
+    "money": T.MONEY, "percent": T.PERCENT, "decimal": T.DECIMAL, "integer": T.INTEGER,
+    "date": T.DATE, "time": T.TIME, "duration": T.DURATION, "boolean": T.BOOLEAN,
+    "none": T.NONE, "text": T.TEXT,
+}
+
+
+def _optional(t: T.Type) -> T.Type:
+    return t if isinstance(t, T.OptionalType) or T.is_error(t) else T.OptionalType(t)
+
+
+def _a(t: T.Type) -> str:
+    name = str(t)
+    if isinstance(t, (T.EnumType, T.RecordType)) or t == T.MONEY:
+        return name
+    return ("an " if name[0] in "aeiou" else "a ") + name
+
+
+def check_program(loaded: LoadedFiles, main_path: str) -> tuple[Program | None, list[Diagnostic]]:
+    checker = _Checker(loaded, main_path)
+    if not loaded.files:
+        return None, checker.diagnostics
+    checker.collect()
+    checker.check_declarations()
+    main = loaded.files[-1]
+    base = Path(main_path).parent
+    for file in loaded.files:
+        checker.check_quotes(file, Path(file.path).parent if file is not main else base)
+    home_zone = checker.check_header(main)
+    if main.header is None:
+        checker.error("a contract file starts with `contract \"Title\"`", Span(main.path, 1, 1, 1, 2),
+                      help="see docs/language.md for the header")
+    diagnostics = sorted(
+        checker.diagnostics,
+        key=lambda d: (d.span.file, d.span.line, d.span.column) if d.span else ("", 0, 0),
+    )
+    if diagnostics or main.header is None:
+        return None, diagnostics
+    program = Program(
+        path=main_path, header=main.header, sections=checker.sections, readings=checker.readings,
+        zones=checker.zones, zone_decls=checker.zone_decls, calendars=checker.calendars,
+        enums=checker.enums, records=checker.records, facts=checker.facts, rules=checker.rules,
+        functions=checker.functions, results=checker.results, node_types=checker.node_types,
+        sources=loaded.sources, home_zone=home_zone, cites=checker.cites, texts=loaded.texts,
+    )
+    return program, []
+
+
+def check_file(path: str | Path, strict: bool = False) -> Program:
+    """Parse and check a contract; raise ClauseError with every diagnostic."""
+    loaded = load(path, strict=strict)
+    program, diagnostics = check_program(loaded, str(path))
+    if program is None:
+        raise ClauseError(diagnostics or [Diagnostic(f"{path} could not be read")], loaded.sources)
+    return program

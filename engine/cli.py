@@ -1,0 +1,238 @@
+"""`clause`: check clause files, evaluate scenarios, write memos.
+
+Every error a user can cause is printed as FILE:LINE:COL: error: MESSAGE
+(with a source excerpt and a hint where there is one) and exits non-zero;
+no user ever sees a Python traceback. Set CLAUSE_DEBUG=1 to see one for an
+internal error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
+
+from engine.errors import ClauseError, Diagnostic
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # bad input, a failing check or a failing test
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+
+DESCRIPTION = """\
+clause encodes contract clauses in a small language and evaluates them
+against the facts of a scenario, citing the sections it relied on.
+
+examples:
+  clause check contracts/*.clause
+  clause eval contracts/special_conversion.clause examples/special_conversion/holder_converts.yaml
+  clause eval CONTRACT SCENARIO --format json
+  clause memo CONTRACT SCENARIO -o memo.html --format html
+  clause schema contracts/series_b_preferred.clause
+  clause run CONTRACT examples/series_b/ --format jsonl
+  clause test examples/
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors in the project's format and a did-you-mean."""
+
+    def error(self, message: str) -> NoReturn:
+        hint = ""
+        if "invalid choice" in message and "'" in message:
+            wrong = message.split("'")[1]
+            close = difflib.get_close_matches(wrong, COMMANDS, n=1)
+            if close:
+                hint = f"\n  = help: did you mean `{close[0]}`?"
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}{hint}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+COMMANDS = ("check", "eval", "schema", "memo", "run", "test")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="clause", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    check = sub.add_parser("check", help="parse and check clause files, verifying every quote",
+                           description="Parse and check clause files: names, types and units, citations, "
+                           "readings, and every quoted passage against its source document. "
+                           "Every problem is reported at once.")
+    check.add_argument("paths", nargs="+", metavar="PATH", help="clause files or directories of them")
+
+    ev = sub.add_parser("eval", help="evaluate one scenario against a contract",
+                        description="Evaluate one scenario (YAML or JSON) against a contract and print "
+                        "every result. Results that need facts the scenario does not give are "
+                        "undetermined and name the facts they wait for.")
+    ev.add_argument("contract", metavar="CONTRACT", help="the clause file")
+    ev.add_argument("scenario", metavar="SCENARIO", help="the scenario file (.yaml, .yml or .json)")
+    ev.add_argument("--format", choices=("text", "json"), default="text", help="text table (default) or JSON")
+    ev.add_argument("--trace", action="store_true", help="with --format json: include the evaluation trace")
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of a contract's scenario facts",
+                            description="Print the JSON Schema of the `facts` a scenario may give.")
+    schema.add_argument("contract", metavar="CONTRACT")
+
+    memo = sub.add_parser("memo", help="write the explanatory memo for a scenario",
+                          description="Render a memo that explains each outcome and cites the clauses.")
+    memo.add_argument("contract", metavar="CONTRACT")
+    memo.add_argument("scenario", metavar="SCENARIO")
+    memo.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    memo.add_argument("--format", choices=("md", "html"), default=None,
+                      help="md (default) or html; taken from the -o extension when not given")
+    memo.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
+    run = sub.add_parser("run", help="evaluate many scenarios",
+                         description="Evaluate many scenarios: files, directories, globs, or CSV/JSONL "
+                         "tables with one scenario per row.")
+    run.add_argument("contract", metavar="CONTRACT")
+    run.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    run.add_argument("--format", choices=("jsonl", "csv", "table"), default="table")
+    run.add_argument("-o", "--output", metavar="FILE")
+    run.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    run.add_argument("--workers", type=int, default=None, help="worker processes (default: every core)")
+
+    test = sub.add_parser("test", help="run scenario test files that state expected results",
+                          description="Run scenario test files: YAML with facts and the results expected.")
+    test.add_argument("paths", nargs="+", metavar="PATH")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        handler = _HANDLERS[args.command]
+        return handler(args, out, err)
+    except ClauseError as error:
+        err.write(error.render() + "\n")
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        err.write("clause: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
+        if os.environ.get("CLAUSE_DEBUG"):
+            raise
+        err.write(f"clause: internal error: {type(error).__name__}: {error}\n"
+                  "  = help: this is a bug in clause; rerun with CLAUSE_DEBUG=1 for details\n")
+        return EXIT_INTERNAL
+
+
+def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from engine.api import load_contract
+
+    paths: list[Path] = []
+    for given in args.paths:
+        path = Path(given)
+        if path.is_dir():
+            paths.extend(sorted(path.glob("*.clause")))
+        else:
+            paths.append(path)
+    failed = 0
+    for path in paths:
+        if not path.exists():
+            err.write(Diagnostic(f"no such clause file: {path}").render() + "\n")
+            failed += 1
+            continue
+        try:
+            program = load_contract(path)
+        except ClauseError as error:
+            err.write(error.render() + "\n")
+            failed += 1
+            continue
+        quotes = sum(len(s.quotes) for s in program.sections.values())
+        out.write(f"{path}: ok ({len(program.sections)} sections, {quotes} quotes verified, "
+                  f"{len(program.facts)} facts, {len(program.results)} results)\n")
+    if failed:
+        err.write(f"{failed} of {len(paths)} file(s) failed the check\n")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from engine.api import evaluate, load_contract
+    from engine.scenario import load_scenario
+
+    program = load_contract(args.contract)
+    scenario = load_scenario(args.scenario)
+    outcome = evaluate(program, scenario, trace=args.trace)
+    if args.format == "json":
+        data: dict[str, Any] = outcome.to_json()
+        if args.trace:
+            from render.trace import trace_json
+
+            data["trace"] = trace_json(outcome)
+        out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        from render.table import results_table
+
+        out.write(results_table(outcome) + "\n")
+    for problem in outcome.errors:
+        err.write(Diagnostic(f"cannot compute `{problem.rule}`: {problem.message}", problem.span)
+                  .render(program.sources) + "\n")
+    return EXIT_FAILED if outcome.errors else EXIT_OK
+
+
+def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from engine.api import load_contract
+    from engine.scenario import scenario_model
+
+    program = load_contract(args.contract)
+    facts = scenario_model(program).model_json_schema()
+    document = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"Scenario for {program.header.title}",
+        "type": "object",
+        "properties": {
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "facts": facts,
+        },
+        "required": ["facts"],
+        "additionalProperties": False,
+    }
+    out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+def _memo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from render.memo import memo_command
+
+    return memo_command(args, out, err)
+
+
+def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from engine.batch import run_command
+
+    return run_command(args, out, err)
+
+
+def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from engine.testing import test_command
+
+    return test_command(args, out, err)
+
+
+_HANDLERS = {"check": _check, "eval": _eval, "schema": _schema, "memo": _memo, "run": _run, "test": _test}
+
+
+def entry() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry()

@@ -1,0 +1,469 @@
+"""The evaluator: lazy, memoised per scenario, exact, and traced on request.
+
+A fact the scenario leaves out is ``Unknown``; every value computed from it is
+``Unknown`` too, naming the missing facts, while ``and``/``or``/``all of``/
+``any of``/``unless`` decide as soon as a known operand settles them. The
+trace is a value built by this evaluation (no global state): one ``RuleTrace``
+per rule evaluated, each holding the tree of ``Step``s of its expression.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, DecimalException
+from typing import Any
+
+from engine import ast
+from engine import types as T
+from engine.builtins import BUILTINS, BuiltinError
+from engine.calendars import Calendar, calendar
+from engine.check import Program, RuleInfo
+from engine.errors import Span
+from engine.values import EXACT, Member, Unknown, first_unknowns, unknown
+
+
+class EvaluationError(Exception):
+    """A rule that cannot be computed from the facts given (e.g. division by zero)."""
+
+    def __init__(self, message: str, span: Span, rule: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.span = span
+        self.rule = rule
+
+
+@dataclass
+class Step:
+    """One evaluated expression: its value and the steps it was computed from."""
+
+    node: ast.Expr
+    value: object = None
+    children: list[Step] = field(default_factory=list)
+    label: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class RuleTrace:
+    name: str
+    section: str | None
+    value: object
+    step: Step | None
+    reads: dict[str, object]
+    readings: list[str]
+
+
+@dataclass
+class _Frame:
+    rule: str
+    reads: dict[str, object] = field(default_factory=dict)
+    readings: set[str] = field(default_factory=set)
+    steps: list[Step] = field(default_factory=list)
+
+
+@dataclass
+class _Done:
+    value: object
+    readings: frozenset[str]
+    error: EvaluationError | None = None
+
+
+class Evaluation:
+    """One scenario evaluated against one program; results computed on demand."""
+
+    def __init__(self, program: Program, facts: Mapping[str, object], trace: bool = False):
+        self.program = program
+        self.facts = facts
+        self.tracing = trace
+        self.done: dict[str, _Done] = {}
+        self.fact_defaults: dict[str, object] = {}
+        self.traces: dict[str, RuleTrace] = {}
+        self.frames: list[_Frame] = []
+        self.in_progress: set[str] = set()
+
+    # ------------------------------------------------------------ public
+    def rule(self, name: str) -> _Done:
+        """Evaluate a result or define once; errors are kept, not raised."""
+        done = self.done.get(name)
+        if done is not None:
+            return done
+        info = self.program.rules[name]
+        frame = _Frame(name, readings=set(info.decl.uses.names))
+        self.frames.append(frame)
+        error: EvaluationError | None = None
+        value: object = None
+        try:
+            value = self.ev(info.decl.expr, {})
+        except EvaluationError as problem:
+            error = problem if problem.rule else EvaluationError(problem.message, problem.span, name)
+        finally:
+            self.frames.pop()
+        if isinstance(value, Decimal) and info.type == T.MONEY:
+            value = value  # money keeps the exponent the arithmetic gave it
+        done = _Done(value, frozenset(frame.readings), error)
+        self.done[name] = done
+        if self.tracing:
+            step = frame.steps[0] if frame.steps else None
+            self.traces[name] = RuleTrace(name, info.section, value, step, frame.reads, sorted(frame.readings))
+        return done
+
+    def fact(self, name: str) -> object:
+        if name in self.facts:
+            return self.facts[name]
+        info = self.program.facts[name]
+        if info.decl.default is None:
+            return Unknown(frozenset((name,)))
+        if name not in self.fact_defaults:
+            self.fact_defaults[name] = self.ev(info.decl.default, {})
+        return self.fact_defaults[name]
+
+    # ------------------------------------------------------------ expressions
+    def ev(self, node: ast.Expr, env: dict[str, object]) -> object:
+        if not self.tracing:
+            return self._ev(node, env)
+        step = Step(node)
+        frame = self.frames[-1] if self.frames else None
+        parent_steps = frame.steps if frame else []
+        parent_steps.append(step)
+        if frame is not None:
+            saved = frame.steps
+            frame.steps = step.children
+        try:
+            step.value = self._ev(node, env)
+        except EvaluationError as problem:
+            step.error = problem.message
+            raise
+        finally:
+            if frame is not None:
+                frame.steps = saved
+        return step.value
+
+    def _ev(self, e: ast.Expr, env: dict[str, object]) -> object:
+        kind = type(e)
+        if kind is ast.Literal:
+            return e.value  # type: ignore[union-attr]
+        if kind is ast.Name:
+            return self._name(e, env)  # type: ignore[arg-type]
+        if kind is ast.Binary:
+            return self._binary(e, env)  # type: ignore[arg-type]
+        if kind is ast.Compare:
+            return self._compare(e, env)  # type: ignore[arg-type]
+        method = _DISPATCH[kind]
+        return method(self, e, env)
+
+    def _name(self, e: ast.Name, env: dict[str, object]) -> object:
+        name = e.name
+        if name in env:
+            return env[name]
+        program = self.program
+        frame = self.frames[-1] if self.frames else None
+        if name in program.facts:
+            value = self.fact(name)
+            if frame is not None:
+                frame.reads[name] = value
+            return value
+        if name in program.rules:
+            if name in self.in_progress:
+                raise EvaluationError(f"`{name}` depends on itself", e.span)
+            self.in_progress.add(name)
+            try:
+                done = self.rule(name)
+            finally:
+                self.in_progress.discard(name)
+            if frame is not None:
+                frame.reads[name] = done.value
+                frame.readings |= done.readings
+            if done.error is not None:
+                raise done.error
+            return done.value
+        if name in program.zones:
+            if frame is not None:
+                frame.readings.update(program.zone_decls[name].uses.names)
+            return program.zones[name]
+        if name in program.calendars:
+            decl = program.calendars[name]
+            if frame is not None:
+                frame.readings.update(decl.uses.names)
+            return calendar(decl.name, decl.financial_code)
+        if name in T.ROUNDING_MODES:
+            return name
+        raise EvaluationError(f"unknown name `{name}`", e.span)  # the checker prevents this
+
+    def _binary(self, e: ast.Binary, env: dict[str, object]) -> object:
+        op = e.op
+        if op == "and" or op == "or":
+            decisive = op == "or"  # the value that settles the connective
+            left = self.ev(e.left, env)
+            if left is decisive:
+                return decisive
+            right = self.ev(e.right, env)
+            if right is decisive:
+                return decisive
+            pending = first_unknowns((left, right))
+            return pending if pending is not None else not decisive
+        left = self.ev(e.left, env)
+        right = self.ev(e.right, env)
+        if isinstance(left, Unknown) or isinstance(right, Unknown):
+            return first_unknowns((left, right))
+        try:
+            return _arith(op, left, right)
+        except (DecimalException, ZeroDivisionError):
+            if op == "/" and right == 0:
+                raise EvaluationError(
+                    f"division by zero: {self.program.sources.text(e.right.span) or 'the divisor'} is 0", e.span
+                ) from None
+            raise EvaluationError(f"arithmetic failed in `{self.program.sources.text(e.span)}`", e.span) from None
+
+    def _compare(self, e: ast.Compare, env: dict[str, object]) -> object:
+        left = self.ev(e.left, env)
+        right = self.ev(e.right, env)
+        if isinstance(left, Unknown) or isinstance(right, Unknown):
+            return first_unknowns((left, right))
+        return _COMPARE[e.op](_orderable(left), _orderable(right))
+
+    def _field(self, e: ast.Field, env: dict[str, object]) -> object:
+        target_type = self.program.node_types.get(id(e.target))
+        if isinstance(target_type, T.EnumType) and isinstance(e.target, ast.Name) and e.target.name not in env \
+                and e.target.name in self.program.enums:
+            return _member(target_type, e.name)
+        target = self.ev(e.target, env)
+        if isinstance(target, Unknown):
+            return target
+        if isinstance(target, dict):
+            return target[e.name]
+        raise EvaluationError(f"cannot take field `{e.name}` of {target!r}", e.span)
+
+    def _call(self, e: ast.Call, env: dict[str, object]) -> object:
+        program = self.program
+        if e.function in program.enums:
+            enum = program.enums[e.function]
+            text = self.ev(e.args[0], env)
+            if isinstance(text, Unknown):
+                return text
+            if text not in enum.members:
+                raise EvaluationError(f"\"{text}\" is not a member of {enum.name} "
+                                      f"({', '.join(enum.members)})", e.span)
+            return _member(enum, str(text))
+        args = [self.ev(a, env) for a in e.args]
+        pending = first_unknowns(args)
+        if pending is not None:
+            return pending
+        if e.function in program.functions:
+            info = program.functions[e.function]
+            frame = self.frames[-1] if self.frames else None
+            if frame is not None:
+                frame.readings.update(info.decl.uses.names)
+            scope = {name: value for (name, _), value in zip(info.params, args)}
+            return self.ev(info.decl.expr, scope)
+        builtin = BUILTINS[e.function]
+        if not builtin.skips_none and any(a is None for a in args):
+            raise EvaluationError(f"{e.function}() was given none", e.span)
+        try:
+            return builtin.run(*args)
+        except BuiltinError as problem:
+            raise EvaluationError(str(problem), e.span) from None
+        except (DecimalException, ZeroDivisionError, OverflowError, ValueError) as problem:
+            raise EvaluationError(f"{e.function}() failed: {problem}", e.span) from None
+
+    def _aggregate(self, e: ast.Aggregate, env: dict[str, object]) -> object:
+        source = self.ev(e.source, env)
+        if isinstance(source, Unknown):
+            return source
+        assert isinstance(source, tuple)
+        selected: list[object] = []
+        pending: list[Unknown] = []
+        values: list[object] = []
+        for item in source:
+            scope = {**env, e.variable: item}
+            if e.where is not None:
+                keep = self.ev(e.where, scope)
+                if isinstance(keep, Unknown):
+                    pending.append(keep)
+                    continue
+                if not keep:
+                    continue
+            selected.append(item)
+            if e.function != "count":
+                value = self.ev(e.body, scope)
+                if isinstance(value, Unknown):
+                    pending.append(value)
+                values.append(value)
+            if e.function == "first" and not pending:
+                return values[0]
+        function = e.function
+        if function == "any" and any(v is True for v in values):
+            return True
+        if function == "all" and any(v is False for v in values):
+            return False
+        if pending:
+            return unknown(*pending)
+        if function == "count":
+            return len(selected)
+        if function == "any":
+            return False
+        if function == "all":
+            return True
+        if function == "first":
+            return None
+        if function == "sum":
+            result_type = self.program.node_types.get(id(e))
+            total: Any = 0 if result_type == T.INTEGER else Decimal(0)
+            for v in values:
+                total = _arith("+", total, v)
+            return total
+        if not values:
+            return None
+        return min(values) if function == "min" else max(values)  # type: ignore[type-var]
+
+    def _conditions(self, e: ast.Conditions, env: dict[str, object]) -> object:
+        decisive = e.quantifier == "any"
+        pending: list[Unknown] = []
+        failure: EvaluationError | None = None
+        settled = False
+        for item in e.items:
+            try:
+                value = self.ev(item.expr, env)
+            except EvaluationError as problem:
+                failure = failure or problem
+                continue
+            if self.tracing and self.frames:
+                self._label_last(item)
+            if value is decisive:
+                settled = True
+            elif isinstance(value, Unknown):
+                pending.append(value)
+        if settled:
+            return decisive
+        if failure is not None:
+            raise failure
+        if pending:
+            return unknown(*pending)
+        return not decisive
+
+    def _label_last(self, item: ast.Condition) -> None:
+        siblings = self.frames[-1].steps
+        if siblings and siblings[-1].node is item.expr:
+            siblings[-1].label = item.label
+
+    def _if(self, e: ast.If, env: dict[str, object]) -> object:
+        condition = self.ev(e.condition, env)
+        if isinstance(condition, Unknown):
+            return condition
+        return self.ev(e.then if condition else e.otherwise, env)
+
+    def _unless(self, e: ast.Unless, env: dict[str, object]) -> object:
+        rule = self.ev(e.rule, env)
+        if rule is False:
+            return False
+        exception = self.ev(e.exception, env)
+        if exception is True:
+            return False
+        pending = first_unknowns((rule, exception))
+        return pending if pending is not None else True
+
+    def _otherwise(self, e: ast.Otherwise, env: dict[str, object]) -> object:
+        value = self.ev(e.value, env)
+        if value is None:
+            return self.ev(e.fallback, env)
+        return value
+
+    def _not(self, e: ast.Not, env: dict[str, object]) -> object:
+        value = self.ev(e.operand, env)
+        return value if isinstance(value, Unknown) else not value
+
+    def _negate(self, e: ast.Negate, env: dict[str, object]) -> object:
+        value = self.ev(e.operand, env)
+        if isinstance(value, Unknown):
+            return value
+        return -value  # type: ignore[operator]
+
+    def _is_none(self, e: ast.IsNone, env: dict[str, object]) -> object:
+        value = self.ev(e.operand, env)
+        if isinstance(value, Unknown):
+            return value
+        return (value is not None) if e.negated else (value is None)
+
+    def _record(self, e: ast.RecordLiteral, env: dict[str, object]) -> object:
+        values = {name: self.ev(v, env) for name, v in e.fields}
+        pending = first_unknowns(values.values())
+        return pending if pending is not None else values
+
+    def _list(self, e: ast.ListLiteral, env: dict[str, object]) -> object:
+        values = tuple(self.ev(v, env) for v in e.items)
+        pending = first_unknowns(values)
+        return pending if pending is not None else values
+
+
+_DISPATCH: dict[type, Any] = {
+    ast.Field: Evaluation._field,
+    ast.Call: Evaluation._call,
+    ast.Aggregate: Evaluation._aggregate,
+    ast.Conditions: Evaluation._conditions,
+    ast.If: Evaluation._if,
+    ast.Unless: Evaluation._unless,
+    ast.Otherwise: Evaluation._otherwise,
+    ast.Not: Evaluation._not,
+    ast.Negate: Evaluation._negate,
+    ast.IsNone: Evaluation._is_none,
+    ast.RecordLiteral: Evaluation._record,
+    ast.ListLiteral: Evaluation._list,
+}
+
+
+def _member(enum: T.EnumType, name: str) -> Member:
+    return Member(enum.name, name, enum.members.index(name))
+
+
+def _orderable(value: object) -> object:
+    # A scale lists its best member first (rank 0); "lower" means a larger rank.
+    if isinstance(value, Member):
+        return -value.rank
+    return value
+
+
+def _arith(op: str, left: Any, right: Any) -> Any:
+    if isinstance(left, int) and isinstance(right, int) and not isinstance(left, bool):
+        if op == "+":
+            return left + right
+        if op == "-":
+            return left - right
+        if op == "*":
+            return left * right
+        return EXACT.divide(Decimal(left), Decimal(right))
+    if isinstance(left, (Decimal, int)) and isinstance(right, (Decimal, int)):
+        a, b = Decimal(left), Decimal(right)
+        if op == "+":
+            return EXACT.add(a, b)
+        if op == "-":
+            return EXACT.subtract(a, b)
+        if op == "*":
+            return EXACT.multiply(a, b)
+        return EXACT.divide(a, b)
+    if isinstance(left, dt.timedelta) and isinstance(right, int):
+        return left * right
+    if isinstance(left, int) and isinstance(right, dt.timedelta):
+        return right * left
+    if op == "+":
+        return left + right
+    if op == "-":
+        return left - right
+    raise EvaluationError(f"cannot apply {op} to {left!r} and {right!r}", Span("<engine>", 0, 0, 0, 0))
+
+
+_COMPARE: dict[str, Any] = {
+    "=": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
+
+
+def rule_info(program: Program, name: str) -> RuleInfo:
+    return program.rules[name]
+
+
+__all__ = ["Calendar", "Evaluation", "EvaluationError", "RuleTrace", "Step"]

@@ -1,0 +1,462 @@
+"""Scenario files: loading YAML/JSON exactly, and validating facts.
+
+Numbers are never read through a float: YAML floats and timestamps are kept
+as their source text and JSON floats are parsed as ``Decimal``. The facts are
+validated by a pydantic model generated from the contract's fact
+declarations; each error names the fact, the form expected and the value
+given, at the line of the scenario file where it was written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any
+
+import pydantic
+import yaml
+
+from engine import types as T
+from engine.check import Program
+from engine.errors import ClauseError, Diagnostic, SourceMap, Span, did_you_mean
+from engine.values import Member
+
+
+@dataclass
+class Scenario:
+    path: str
+    title: str | None
+    description: str | None
+    facts: dict[str, Any]
+    # Where each fact was written: fact name → (line, column), 1-based.
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict)
+    sources: SourceMap = field(default_factory=SourceMap)
+    expect: Any = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ValidFacts:
+    values: dict[str, object]
+    notes: list[str]
+
+
+# ---------------------------------------------------------------- loading
+
+
+class _ExactLoader(yaml.SafeLoader):
+    """A YAML loader that keeps floats and timestamps as their exact text."""
+
+
+def _keep_text(loader: yaml.SafeLoader, node: yaml.Node) -> str:
+    return str(node.value)
+
+
+class _ExactText(str):
+    """A scalar YAML would have read as a float: exact text, but not a string literal."""
+
+
+def _exact_number(loader: yaml.SafeLoader, node: yaml.Node) -> _ExactText:
+    return _ExactText(node.value)
+
+
+_ExactLoader.add_constructor("tag:yaml.org,2002:float", _exact_number)
+_ExactLoader.add_constructor("tag:yaml.org,2002:timestamp", _keep_text)
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    path = Path(path)
+    shown = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ClauseError([Diagnostic(f"no such scenario file: {shown}")]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ClauseError([Diagnostic(f"cannot read scenario {shown}: {error}")]) from None
+    return parse_scenario(text, shown, json_format=path.suffix.lower() == ".json")
+
+
+def parse_scenario(text: str, shown: str, json_format: bool = False) -> Scenario:
+    sources = SourceMap()
+    sources.add(shown, text)
+    positions: dict[str, tuple[int, int]] = {}
+    if json_format:
+        try:
+            data = json.loads(text, parse_float=Decimal)
+        except json.JSONDecodeError as error:
+            span = Span(shown, error.lineno, error.colno, error.lineno, error.colno + 1)
+            raise ClauseError([Diagnostic(f"not valid JSON: {error.msg}", span)], sources) from None
+        positions = _json_positions(text)
+    else:
+        try:
+            node = yaml.compose(text, Loader=_ExactLoader)
+            data = yaml.load(text, Loader=_ExactLoader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            span = Span(shown, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else None
+            problem = getattr(error, "problem", None) or str(error)
+            raise ClauseError([Diagnostic(f"not valid YAML: {problem}", span)], sources) from None
+        positions = _yaml_positions(node)
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ClauseError([Diagnostic("a scenario is a mapping with `facts:` (and optional `title:`, "
+                                      "`description:`)", Span(shown, 1, 1, 1, 2))], sources)
+    unknown_keys = set(data) - {"title", "description", "facts", "expect", "cases"}
+    diagnostics = [
+        Diagnostic(f"unknown scenario key `{key}`", Span(shown, *positions.get(f"@{key}", (1, 1)),
+                                                        *positions.get(f"@{key}", (1, 1))),
+                   help=did_you_mean(str(key), ["title", "description", "facts", "expect"])
+                   or "a scenario has `title`, `description` and `facts`")
+        for key in sorted(unknown_keys, key=str)
+    ]
+    facts = data.get("facts") or {}
+    if not isinstance(facts, dict):
+        diagnostics.append(Diagnostic("`facts` must be a mapping of fact names to values",
+                                      Span(shown, *positions.get("@facts", (1, 1)), *positions.get("@facts", (1, 1)))))
+    if diagnostics:
+        raise ClauseError(diagnostics, sources)
+    return Scenario(shown, _text(data.get("title")), _text(data.get("description")), dict(facts),
+                    positions, sources, data.get("expect"), data)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _yaml_positions(node: yaml.Node | None) -> dict[str, tuple[int, int]]:
+    positions: dict[str, tuple[int, int]] = {}
+    if not isinstance(node, yaml.MappingNode):
+        return positions
+    for key, value in node.value:
+        positions[f"@{key.value}"] = (key.start_mark.line + 1, key.start_mark.column + 1)
+        if key.value == "facts" and isinstance(value, yaml.MappingNode):
+            for fact_key, fact_value in value.value:
+                positions[str(fact_key.value)] = (fact_value.start_mark.line + 1, fact_value.start_mark.column + 1)
+                positions[f"key:{fact_key.value}"] = (fact_key.start_mark.line + 1, fact_key.start_mark.column + 1)
+    return positions
+
+
+_JSON_KEY = re.compile(r'"((?:[^"\\]|\\.)*)"\s*:\s*')
+
+
+def _json_positions(text: str) -> dict[str, tuple[int, int]]:
+    positions: dict[str, tuple[int, int]] = {}
+    line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    for match in _JSON_KEY.finditer(text):
+        offset = match.end()
+        line = max(i for i, start in enumerate(line_starts) if start <= offset)
+        positions.setdefault(match[1], (line + 1, offset - line_starts[line] + 1))
+        positions.setdefault(f"key:{match[1]}", (line + 1, match.start() - line_starts[line] + 1))
+    return positions
+
+
+# ---------------------------------------------------------------- converting values
+
+
+class FactError(ValueError):
+    pass
+
+
+_MONEY_TEXT = re.compile(r"^\s*(-)?\s*\$?\s*(-)?(\d{1,3}(?:,\d{3})+|\d+)?(\.\d+)?\s*$")
+
+
+def _show(value: object) -> str:
+    if isinstance(value, str):
+        return json.dumps(str(value))
+    return repr(value) if not isinstance(value, (int, Decimal)) else str(value)
+
+
+def parse_decimal(value: object, what: str = "an amount") -> Decimal:
+    if isinstance(value, bool):
+        raise FactError(f"expected {what} such as 1000 or \"$1,000.00\"; got {_show(value)}")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        raise FactError(f"expected {what} written exactly, as a string such as \"2.83849\"; got the float {value!r}")
+    if isinstance(value, str):
+        match = _MONEY_TEXT.match(value)
+        if match and (match[3] or match[4]):
+            sign = "-" if (match[1] or match[2]) else ""
+            digits = (match[3] or "0").replace(",", "")
+            try:
+                return Decimal(sign + digits + (match[4] or ""))
+            except InvalidOperation:
+                pass
+    raise FactError(f"expected {what} such as 1000 or \"$1,000.00\"; got {_show(value)}")
+
+
+def parse_integer(value: object) -> int:
+    if isinstance(value, bool):
+        raise FactError(f"expected a whole number such as 300000000 or \"300,000,000\"; got {_show(value)}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,3}([,_]\d{3})*\s*|\s*-?\d+\s*", value) \
+            and not isinstance(value, _ExactText):
+        return int(value.replace(",", "").replace("_", ""))
+    raise FactError(f"expected a whole number such as 300000000 or \"300,000,000\"; got {_show(value)}")
+
+
+def parse_percent(value: object) -> Decimal:
+    if isinstance(value, str) and not isinstance(value, _ExactText) and value.strip().endswith("%"):
+        number = value.strip()[:-1].strip()
+        try:
+            return Decimal(number) / 100
+        except InvalidOperation:
+            pass
+    if isinstance(value, (int, float, Decimal, _ExactText)) and not isinstance(value, bool):
+        raise FactError(f"expected a percentage written with a percent sign, such as \"{value}%\"; "
+                        f"got the bare number {value}")
+    raise FactError(f"expected a percentage such as \"19.9%\"; got {_show(value)}")
+
+
+def parse_date(value: object) -> dt.date:
+    if isinstance(value, dt.datetime):
+        raise FactError(f"expected a date such as 2003-06-27; got the datetime {value.isoformat()}")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise FactError(f"expected a date such as 2003-06-27; got {_show(value)}")
+
+
+def parse_datetime(value: object, home: dt.tzinfo, notes: list[str], fact: str) -> dt.datetime:
+    moment: dt.datetime | None = None
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, str) and re.match(r"^\s*\d{4}-\d{2}-\d{2}[T ]\d", value):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+    if moment is None:
+        raise FactError(f"expected a date and time with its UTC offset, such as 2003-06-18T20:00:00-04:00; "
+                        f"got {_show(value)}")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=home)
+        notes.append(f"`{fact}` was given without a UTC offset and is read in the contract's home time zone "
+                     f"({home}): {moment.isoformat()}")
+    return moment
+
+
+def parse_boolean(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise FactError(f"expected true or false; got {_show(value)}")
+
+
+def parse_text(value: object) -> str:
+    if isinstance(value, str):
+        return str(value)
+    raise FactError(f"expected a text; got {_show(value)}")
+
+
+def converter(t: T.Type, home: dt.tzinfo, notes: list[str], fact: str) -> Callable[[object], object]:
+    """A function that turns an input-encoded value into a runtime value of type t."""
+    if isinstance(t, T.OptionalType):
+        inner = converter(t.inner, home, notes, fact)
+        return lambda v: None if v is None else inner(v)
+    if isinstance(t, T.ListType):
+        element = converter(t.element, home, notes, fact)
+
+        def convert_list(v: object) -> object:
+            if isinstance(v, str) and v.strip().startswith("["):
+                v = _json_cell(v)
+            if not isinstance(v, list):
+                raise FactError(f"expected a list; got {_show(v)}")
+            out = []
+            for index, item in enumerate(v):
+                try:
+                    out.append(element(item))
+                except FactError as error:
+                    raise FactError(f"item {index + 1}: {error}") from None
+            return tuple(out)
+
+        return convert_list
+    if isinstance(t, T.RecordType):
+        fields = {name: converter(ft, home, notes, fact) for name, ft in t.fields}
+
+        def convert_record(v: object) -> object:
+            if isinstance(v, str) and v.strip().startswith("{"):
+                v = _json_cell(v)
+            if not isinstance(v, dict):
+                raise FactError(f"expected a mapping with {', '.join(fields)}; got {_show(v)}")
+            extra = set(v) - set(fields)
+            if extra:
+                name = sorted(map(str, extra))[0]
+                hint = did_you_mean(name, fields)
+                raise FactError(f"{t.name} has no field `{name}`" + (f"; {hint}" if hint else ""))
+            missing = [n for n in fields if n not in v]
+            if missing:
+                raise FactError(f"{t.name} needs the field(s) {', '.join(missing)}")
+            out = {}
+            for name, convert in fields.items():
+                try:
+                    out[name] = convert(v[name])
+                except FactError as error:
+                    raise FactError(f"field `{name}`: {error}") from None
+            return out
+
+        return convert_record
+    if isinstance(t, T.EnumType):
+        members = t.members
+
+        def convert_member(v: object) -> object:
+            if isinstance(v, str) and v in members:
+                return Member(t.name, v, members.index(v))
+            hint = did_you_mean(str(v), members) if isinstance(v, str) else None
+            shown = ", ".join(members) if len(members) <= 12 else ", ".join(members[:12]) + ", …"
+            raise FactError(f"expected one of {shown}; got {_show(v)}" + (f" ({hint})" if hint else ""))
+
+        return convert_member
+    if t == T.DATETIME:
+        return lambda v: parse_datetime(v, home, notes, fact)
+    simple: dict[T.Type, Callable[[object], object]] = {
+        T.MONEY: lambda v: parse_decimal(v, "an amount of money"),
+        T.DECIMAL: lambda v: parse_decimal(v, "a number"),
+        T.INTEGER: parse_integer,
+        T.PERCENT: parse_percent,
+        T.DATE: parse_date,
+        T.BOOLEAN: parse_boolean,
+        T.TEXT: parse_text,
+        T.DURATION: lambda v: dt.timedelta(days=parse_integer(v)),
+    }
+    return simple[t]
+
+
+def _json_cell(text: str) -> object:
+    try:
+        return json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as error:
+        raise FactError(f"not valid JSON: {error.msg}") from None
+
+
+def json_schema(t: T.Type) -> dict[str, Any]:
+    if isinstance(t, T.OptionalType):
+        return {"anyOf": [json_schema(t.inner), {"type": "null"}]}
+    if isinstance(t, T.ListType):
+        return {"type": "array", "items": json_schema(t.element)}
+    if isinstance(t, T.RecordType):
+        return {"type": "object", "title": t.name, "additionalProperties": False,
+                "required": [n for n, _ in t.fields],
+                "properties": {n: json_schema(ft) for n, ft in t.fields}}
+    if isinstance(t, T.EnumType):
+        return {"enum": list(t.members), "title": t.name}
+    number = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^-?\$?-?[\d,]*(\.\d+)?$"},
+                        {"type": "number"}]}
+    return {
+        T.MONEY: {**number, "description": "US dollars, exact: 1000 or \"$1,000.00\""},
+        T.DECIMAL: {**number, "description": "an exact decimal, e.g. \"2.83849\""},
+        T.INTEGER: {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^-?\d{1,3}([,_]\d{3})*$"}]},
+        T.PERCENT: {"type": "string", "pattern": r"^-?\d+(\.\d+)?\s*%$", "description": "e.g. \"19.9%\""},
+        T.DATE: {"type": "string", "format": "date"},
+        T.DATETIME: {"type": "string", "format": "date-time",
+                     "description": "ISO 8601 with a UTC offset; without one, the contract's home zone"},
+        T.BOOLEAN: {"type": "boolean"},
+        T.TEXT: {"type": "string"},
+        T.DURATION: {"type": "integer", "description": "days"},
+    }[t]
+
+
+# ---------------------------------------------------------------- the model
+
+
+def _type_words(t: T.Type) -> str:
+    return str(t)
+
+
+def scenario_model(program: Program) -> type[pydantic.BaseModel]:
+    """The pydantic model of a contract's facts (built once per program)."""
+    cached = program.__dict__.get("_scenario_model")
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    fields: dict[str, Any] = {}
+    for name, info in program.facts.items():
+        validator = pydantic.BeforeValidator(_model_validator(info.type, name))
+        schema = json_schema(info.type)
+        if info.decl.description:
+            schema = {**schema, "description": info.decl.description}
+        annotated = Annotated[Any, validator, pydantic.WithJsonSchema(schema)]
+        fields[name] = (annotated, None)
+    model = pydantic.create_model(  # type: ignore[call-overload]
+        "Facts",
+        __config__=pydantic.ConfigDict(extra="forbid", arbitrary_types_allowed=True,
+                                       title=f"Facts of {program.header.title}"),
+        **fields,
+    )
+    program.__dict__["_scenario_model"] = model
+    return model  # type: ignore[no-any-return]
+
+
+def _model_validator(t: T.Type, fact: str) -> Callable[[object, pydantic.ValidationInfo], object]:
+    def validate(value: object, info: pydantic.ValidationInfo) -> object:
+        context = info.context or {}
+        convert = converter(t, context["home"], context["notes"], fact)
+        if value is None and not isinstance(t, T.OptionalType):
+            raise FactError(f"`{fact}` cannot be null: leave it out if it is unknown")
+        try:
+            return convert(value)
+        except FactError as error:
+            raise ValueError(str(error)) from None
+
+    return validate
+
+
+def validate_facts(program: Program, scenario: Scenario) -> ValidFacts:
+    notes: list[str] = []
+    model = scenario_model(program)
+    given = scenario.facts
+    try:
+        validated = model.model_validate(given, context={"home": program.home_zone, "notes": notes})
+    except pydantic.ValidationError as errors:
+        raise ClauseError(_fact_diagnostics(program, scenario, errors), scenario.sources) from None
+    values = {name: getattr(validated, name) for name in given if name in program.facts}
+    # A fact written `null` is "did not happen" only where the contract allows none.
+    return ValidFacts(values, notes)
+
+
+def _fact_diagnostics(program: Program, scenario: Scenario, errors: pydantic.ValidationError) -> list[Diagnostic]:
+    diagnostics = []
+    for error in errors.errors():
+        location = error.get("loc") or ("?",)
+        name = str(location[0])
+        position = scenario.positions.get(name) or scenario.positions.get(f"key:{name}") or (0, 0)
+        span = Span(scenario.path, position[0], position[1], position[0], position[1] + 1) if position[0] else \
+            Span(scenario.path, 0, 0, 0, 0)
+        if error["type"] == "extra_forbidden":
+            key_position = scenario.positions.get(f"key:{name}", position)
+            span = Span(scenario.path, key_position[0], key_position[1], key_position[0],
+                        key_position[1] + len(name)) if key_position[0] else span
+            diagnostics.append(Diagnostic(
+                f"unknown fact `{name}` for {Path(program.path).name}", span,
+                help=did_you_mean(name, program.facts) or "`clause schema CONTRACT` lists the facts",
+            ))
+            continue
+        message = str(error.get("msg", "invalid value"))
+        message = message.removeprefix("Value error, ")
+        info = program.facts.get(name)
+        expected = f" ({_type_words(info.type)})" if info else ""
+        diagnostics.append(Diagnostic(f"fact `{name}`{expected}: {message}", span))
+    return diagnostics
+
+
+def validate_mapping(program: Program, facts: Mapping[str, Any], name: str = "<facts>") -> ValidFacts:
+    """Validate facts given directly (the Python API, table rows)."""
+    return validate_facts(program, Scenario(name, None, None, dict(facts)))

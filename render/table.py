@@ -1,0 +1,49 @@
+"""The readable table printed by `clause eval` (the default text format)."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+
+from engine.api import Outcome
+from render.format import human
+
+
+def results_table(outcome: Outcome, width: int | None = None) -> str:
+    width = width or min(shutil.get_terminal_size((100, 20)).columns, 120)
+    rows = []
+    for name, result in outcome.results.items():
+        if result.error is not None:
+            value = "error"
+            note = result.error.message
+        elif result.missing:
+            value = "undetermined"
+            note = "needs " + ", ".join(result.missing)
+        else:
+            value = human(result.value, result.type)
+            note = ""
+        rows.append((name, value, "§ " + ", ".join(result.cites) if result.cites else "", note))
+    headers = ("result", "value", "cites", "")
+    name_w = max(len(headers[0]), *(len(r[0]) for r in rows)) if rows else 6
+    value_w = min(max(len(headers[1]), *(len(r[1]) for r in rows)) if rows else 5, 44)
+    cite_w = min(max(len(headers[2]), *(len(r[2]) for r in rows)) if rows else 5, 24)
+    lines = []
+    title = outcome.program.header.title
+    scenario = outcome.scenario
+    lines.append(title)
+    if scenario is not None:
+        lines.append(f"scenario: {scenario.title or scenario.path}")
+    lines.append("")
+    lines.append(f"{headers[0]:<{name_w}}  {headers[1]:<{value_w}}  {headers[2]:<{cite_w}}")
+    lines.append(f"{'-' * name_w}  {'-' * value_w}  {'-' * cite_w}")
+    note_w = max(width - name_w - value_w - cite_w - 6, 20)
+    for name, value, cites, note in rows:
+        value_lines = textwrap.wrap(value, value_w) or [""]
+        lines.append(f"{name:<{name_w}}  {value_lines[0]:<{value_w}}  {cites:<{cite_w}}  "
+                     + (textwrap.shorten(note, note_w) if note else "").rstrip())
+        for extra in value_lines[1:]:
+            lines.append(f"{'':<{name_w}}  {extra}")
+    for note in outcome.notes:
+        lines.append("")
+        lines.append(f"note: {note}")
+    return "\n".join(line.rstrip() for line in lines)

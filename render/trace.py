@@ -1,0 +1,50 @@
+"""The evaluation trace as JSON: every rule evaluated, its inputs and steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine import types as T
+from engine.api import Outcome
+from engine.check import Program
+from engine.evaluate import Step
+from engine.values import Unknown, encode
+
+
+def step_json(program: Program, step: Step) -> dict[str, Any]:
+    type_ = program.node_types.get(id(step.node), T.ANY)
+    data: dict[str, Any] = {
+        "expr": program.sources.text(step.node.span),
+        "at": str(step.node.span),
+        "value": encode(step.value, type_),
+    }
+    if isinstance(step.value, Unknown):
+        data["missing"] = sorted(step.value.missing)
+    if step.label:
+        data["label"] = step.label
+    if step.error:
+        data["error"] = step.error
+    children = [step_json(program, child) for child in step.children
+                if not (child.node.__class__.__name__ == "Literal")]
+    if children:
+        data["steps"] = children
+    return data
+
+
+def trace_json(outcome: Outcome) -> dict[str, Any]:
+    program = outcome.program
+    rules = {}
+    for name, trace in outcome.evaluation.traces.items():
+        info = program.rules[name]
+        rules[name] = {
+            "section": trace.section,
+            "value": encode(trace.value, info.type),
+            "reads": {
+                read: encode(value, program.facts[read].type if read in program.facts
+                             else program.rules[read].type)
+                for read, value in trace.reads.items()
+            },
+            "readings": trace.readings,
+            "steps": step_json(program, trace.step) if trace.step else None,
+        }
+    return rules
