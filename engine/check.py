@@ -356,7 +356,12 @@ class _Checker:
             right = self.present(e.right, scope)
             outcome = T.arithmetic(e.op, left, right)
             if isinstance(outcome, str):
-                self.error(outcome, e.op_span if e.op_span.line else e.span)
+                hint = None
+                if e.op == "*" and left == right == T.MONEY:
+                    hint = "money × money has no meaning; money ÷ money gives a ratio"
+                elif e.op in "+-" and T.MONEY in (left, right) and {left, right} & {T.DATE, T.DATETIME}:
+                    hint = "dates move by durations, e.g. `date + 30 days`"
+                self.error(outcome, e.op_span if e.op_span.line else e.span, help=hint)
                 return T.ERROR
             return outcome
         if isinstance(e, ast.Compare):

@@ -145,7 +145,13 @@ def _keyword_read_as_name(error: UnexpectedInput) -> Token | None:
     return None
 
 
+_VALUE_STARTS = {"NAME", "MONEY", "INTEGER"}
+
+
 def _describe_expected(expected: set[str], parser: lark.Lark) -> list[str]:
+    if _VALUE_STARTS <= expected:
+        # Where any expression may start, listing every token kind helps nobody.
+        return ["a value: a name, a number, an amount such as $1,000, a date, or `(`"]
     words = []
     for name in sorted(expected):
         if name in _TERMINAL_WORDS:
@@ -201,6 +207,12 @@ def _syntax_diagnostic(error: UnexpectedInput, path: str, parser: lark.Lark) -> 
     span = Span(path, line, column, getattr(token, "end_line", line) or line,
                 getattr(token, "end_column", column + width) or column + width)
     expected = _describe_expected(set(error.expected), parser)
+    if str(token) in STATEMENT_KEYWORDS and token.type != "NAME":
+        return Diagnostic(
+            f"`{token}` starts a new statement, but the one before it is unfinished",
+            span,
+            help=f"expected {_join(expected)} before it" if expected else None,
+        )
     keywords = [w.strip("`") for w in expected if w.startswith("`")]
     hint = did_you_mean(str(token), keywords) if token.type == "NAME" else None
     shown = str(token).split("\n")[0]

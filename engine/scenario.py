@@ -137,7 +137,10 @@ def _yaml_positions(node: yaml.Node | None) -> dict[str, tuple[int, int]]:
         positions[f"@{key.value}"] = (key.start_mark.line + 1, key.start_mark.column + 1)
         if key.value == "facts" and isinstance(value, yaml.MappingNode):
             for fact_key, fact_value in value.value:
-                positions[str(fact_key.value)] = (fact_value.start_mark.line + 1, fact_value.start_mark.column + 1)
+                start, end = fact_value.start_mark, fact_value.end_mark
+                width = end.column - start.column if end.line == start.line else 1
+                positions[str(fact_key.value)] = (start.line + 1, start.column + 1)
+                positions[f"width:{fact_key.value}"] = (max(width, 1), 0)
                 positions[f"key:{fact_key.value}"] = (fact_key.start_mark.line + 1, fact_key.start_mark.column + 1)
     return positions
 
@@ -438,7 +441,8 @@ def _fact_diagnostics(program: Program, scenario: Scenario, errors: pydantic.Val
         location = error.get("loc") or ("?",)
         name = str(location[0])
         position = scenario.positions.get(name) or scenario.positions.get(f"key:{name}") or (0, 0)
-        span = Span(scenario.path, position[0], position[1], position[0], position[1] + 1) if position[0] else \
+        width = scenario.positions.get(f"width:{name}", (1, 0))[0]
+        span = Span(scenario.path, position[0], position[1], position[0], position[1] + width) if position[0] else \
             Span(scenario.path, 0, 0, 0, 0)
         if error["type"] == "extra_forbidden":
             key_position = scenario.positions.get(f"key:{name}", position)

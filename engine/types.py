@@ -143,7 +143,7 @@ def arithmetic(op: str, left: Type, right: Type) -> Type | str:
             if other in (INTEGER, DECIMAL, PERCENT):
                 return MONEY
             if other == MONEY:
-                return "money × money has no meaning; did you mean to divide?"
+                return "cannot multiply money by money"
             return f"cannot multiply money by {_a(other)}"
         if left == right == INTEGER:
             return INTEGER

@@ -85,7 +85,10 @@ def encode(value: object, type_: T.Type) -> Any:
         return [encode(v, element) for v in value]
     if isinstance(value, dt.time):
         return value.isoformat(timespec="minutes")
-    return value
+    if isinstance(value, (str, int)):
+        return value
+    # Zones, calendars and rounding modes appear in traces as arguments.
+    return str(getattr(value, "name", None) or value)
 
 
 def format_decimal(value: Decimal) -> str:
