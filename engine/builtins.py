@@ -45,7 +45,7 @@ def _arity(types: Sequence[T.Type], *expected: int) -> str | None:
 
 
 def _expect(t: T.Type, allowed: Sequence[T.Type], what: str) -> str | None:
-    if T.is_error(t) or T.strip_optional(t) in allowed and not isinstance(t, T.OptionalType):
+    if T.is_error(t) or (T.strip_optional(t) in allowed and not isinstance(t, T.OptionalType)):
         return None
     names = ", ".join(str(a) for a in allowed)
     return f"{what} must be {names}, not {t}"
@@ -120,7 +120,7 @@ def _multiple_of(types: Sequence[T.Type], _nodes: Sequence[object]) -> T.Type | 
     a, b = types
     if T.is_error(a, b):
         return T.BOOLEAN
-    if a != b and {a, b} != {T.INTEGER, T.DECIMAL} or a not in T.NUMERIC:
+    if (a != b and {a, b} != {T.INTEGER, T.DECIMAL}) or a not in T.NUMERIC:
         return f"compares amounts of one unit, got {a} and {b}"
     return T.BOOLEAN
 
@@ -135,7 +135,7 @@ def _signature(*params: T.Type, returns: T.Type) -> Check:
     def check(types: Sequence[T.Type], _nodes: Sequence[object]) -> T.Type | str:
         if problem := _arity(types, len(params)):
             return problem
-        for position, (given, wanted) in enumerate(zip(types, params), start=1):
+        for position, (given, wanted) in enumerate(zip(types, params, strict=False), start=1):
             if T.is_error(given):
                 continue
             if given != wanted and not (given == T.INTEGER and wanted == T.DECIMAL):

@@ -183,9 +183,8 @@ class _Checker:
                 self.rule_decls[decl.name] = decl
                 if isinstance(decl, ast.ResultDecl):
                     self.results.append(decl.name)
-        elif isinstance(decl, ast.FunctionDecl):
-            if self.declare(decl.name, "function", decl.span):
-                self.function_decls[decl.name] = decl
+        elif isinstance(decl, ast.FunctionDecl) and self.declare(decl.name, "function", decl.span):
+            self.function_decls[decl.name] = decl
 
     # ------------------------------------------------------------ types
     def resolve_type(self, ref: ast.TypeRef) -> T.Type:
@@ -239,13 +238,13 @@ class _Checker:
                 if not T.assignable(found, info.type):
                     self.error(f"the default of `{name}` is {_a(found)}, but the fact is {_a(info.type)}",
                                info.decl.default.span)
-        for name, info in self.functions.items():
-            scope = dict(info.params)
-            found = self.infer(info.decl.expr, scope)
-            if not T.assignable(found, info.returns):
-                self.error(f"`{name}` is declared to return {_a(info.returns)}, but its body is {_a(found)}",
-                           info.decl.expr.span)
-            self.check_uses(info.decl.uses)
+        for name, signature in self.functions.items():
+            scope = dict(signature.params)
+            found = self.infer(signature.decl.expr, scope)
+            if not T.assignable(found, signature.returns):
+                self.error(f"`{name}` is declared to return {_a(signature.returns)}, but its body is {_a(found)}",
+                           signature.decl.expr.span)
+            self.check_uses(signature.decl.uses)
         for zone_decl in self.zone_decls.values():
             self.check_uses(zone_decl.uses)
         for calendar_decl in self.calendars.values():
@@ -278,7 +277,7 @@ class _Checker:
         return final
 
     def check_uses(self, uses: ast.Uses) -> None:
-        for name, span in zip(uses.names, uses.spans):
+        for name, span in zip(uses.names, uses.spans, strict=False):
             if name not in self.readings and name not in self.broken:
                 self.error(f"unknown reading `{name}`", span, help=did_you_mean(name, self.readings))
             self.used_readings.add(name)
@@ -312,10 +311,10 @@ class _Checker:
             if not known:
                 return T.ListType(T.ANY)
             first = known[0]
-            for item, t in zip(e.items, items):
+            for element, t in zip(e.items, items, strict=False):
                 if not T.assignable(t, first):
                     self.error(f"a list holds values of one type: this is {_a(t)}, the first is {_a(first)}",
-                               item.span)
+                               element.span)
             return T.ListType(first)
         if isinstance(e, ast.If):
             self.expect_boolean(e.condition, scope, "the condition of `if`")
@@ -475,7 +474,7 @@ class _Checker:
                 return T.ERROR
             if len(e.args) != len(info.params):
                 self.error(f"`{e.function}` takes {len(info.params)} argument(s), got {len(e.args)}", e.span)
-            for arg, (pname, ptype) in zip(e.args, info.params):
+            for arg, (pname, ptype) in zip(e.args, info.params, strict=False):
                 found = self.infer(arg, scope)
                 if not T.assignable(found, ptype):
                     self.error(f"`{pname}` of `{e.function}` must be {_a(ptype)}, not {found}", arg.span)
@@ -490,7 +489,7 @@ class _Checker:
                 self.error(f"unknown function `{e.function}`", e.function_span,
                            help=did_you_mean(e.function, candidates))
             return T.ERROR
-        arg_types = []
+        arg_types: list[T.Type] = []
         for position, arg in enumerate(e.args):
             if e.function == "round" and position == 2 and isinstance(arg, ast.Name) \
                     and arg.name not in T.ROUNDING_MODES and arg.name not in scope:
@@ -641,17 +640,21 @@ def check_program(loaded: LoadedFiles, main_path: str) -> tuple[Program | None, 
     for file in loaded.files:
         checker.check_quotes(file, Path(file.path).parent if file is not main else base)
     home_zone = checker.check_header(main)
-    if main.header is None:
+    header = main.header
+    if header is None and main.sections:
         checker.error("a contract file starts with `contract \"Title\"`", Span(main.path, 1, 1, 1, 2),
                       help="see docs/language.md for the header")
+    elif header is None:
+        # A library of shared readings, zones, calendars and functions, meant to be included.
+        header = ast.Header(Path(main.path).stem, None, (), None, None, None)
     diagnostics = sorted(
         checker.diagnostics,
         key=lambda d: (d.span.file, d.span.line, d.span.column) if d.span else ("", 0, 0),
     )
-    if diagnostics or main.header is None:
+    if diagnostics or header is None:
         return None, diagnostics
     program = Program(
-        path=main_path, header=main.header, sections=checker.sections, readings=checker.readings,
+        path=main_path, header=header, sections=checker.sections, readings=checker.readings,
         zones=checker.zones, zone_decls=checker.zone_decls, calendars=checker.calendars,
         enums=checker.enums, records=checker.records, facts=checker.facts, rules=checker.rules,
         functions=checker.functions, results=checker.results, node_types=checker.node_types,

@@ -125,7 +125,7 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         return 130
     except BrokenPipeError:
         return EXIT_OK
-    except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
+    except Exception as error:
         if os.environ.get("CLAUSE_DEBUG"):
             raise
         err.write(f"clause: internal error: {type(error).__name__}: {error}\n"
@@ -212,19 +212,19 @@ def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _memo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from render.memo import memo_command
 
-    return memo_command(args, out, err)
+    return int(memo_command(args, out, err))
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from engine.batch import run_command
 
-    return run_command(args, out, err)
+    return int(run_command(args, out, err))
 
 
 def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from engine.testing import test_command
 
-    return test_command(args, out, err)
+    return int(test_command(args, out, err))
 
 
 _HANDLERS = {"check": _check, "eval": _eval, "schema": _schema, "memo": _memo, "run": _run, "test": _test}

@@ -255,7 +255,7 @@ class Evaluation:
             frame = self.frames[-1] if self.frames else None
             if frame is not None:
                 frame.readings.update(info.decl.uses.names)
-            scope = {name: value for (name, _), value in zip(info.params, args)}
+            scope = {name: value for (name, _), value in zip(info.params, args, strict=False)}
             return self.ev(info.decl.expr, scope)
         builtin = BUILTINS[e.function]
         if not builtin.skips_none and any(a is None for a in args):

@@ -149,7 +149,7 @@ _VALUE_STARTS = {"NAME", "MONEY", "INTEGER"}
 
 
 def _describe_expected(expected: set[str], parser: lark.Lark) -> list[str]:
-    if _VALUE_STARTS <= expected:
+    if expected >= _VALUE_STARTS:
         # Where any expression may start, listing every token kind helps nobody.
         return ["a value: a name, a number, an amount such as $1,000, a date, or `(`"]
     words = []
@@ -521,7 +521,7 @@ class _ToAst(Transformer[Token, Any]):
         match = _TIME.match(str(c[0]))
         assert match is not None
         hour, minute, half = int(match[1]), int(match[2]), (match[3] or "").lower().replace(".", "")
-        if half and not 1 <= hour <= 12 or hour > 23 or minute > 59:
+        if (half and not 1 <= hour <= 12) or hour > 23 or minute > 59:
             raise _LiteralError(Diagnostic(f"`{c[0]}` is not a time of day", self._tok_span(c[0])))
         if half == "pm" and hour != 12:
             hour += 12

@@ -76,7 +76,8 @@ def _misquote(fragment: str, document: SourceDocument) -> QuoteProblem:
     start = max(best.a - best.b, 0)
     passage = document.words[start : start + len(words)]
     # The first word where the quote and the closest passage part ways.
-    differ = next((i for i, (q, s) in enumerate(zip(words, passage)) if q != s), min(len(words), len(passage)))
+    pairs = enumerate(zip(words, passage, strict=False))
+    differ = next((i for i, (q, s) in pairs if q != s), min(len(words), len(passage)))
     quoted_word = words[differ] if differ < len(words) else "(end of quote)"
     source_word = passage[differ] if differ < len(passage) else "(end of passage)"
     context = " ".join(passage[max(differ - 8, 0) : differ + 12])

@@ -95,12 +95,12 @@ def parse_scenario(text: str, shown: str, json_format: bool = False) -> Scenario
     else:
         try:
             node = yaml.compose(text, Loader=_ExactLoader)
-            data = yaml.load(text, Loader=_ExactLoader)  # noqa: S506 - a SafeLoader subclass
+            data = yaml.load(text, Loader=_ExactLoader)
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
-            span = Span(shown, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else None
+            where = Span(shown, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else None
             problem = getattr(error, "problem", None) or str(error)
-            raise ClauseError([Diagnostic(f"not valid YAML: {problem}", span)], sources) from None
+            raise ClauseError([Diagnostic(f"not valid YAML: {problem}", where)], sources) from None
         positions = _yaml_positions(node)
     if data is None:
         data = {}
@@ -362,9 +362,9 @@ def json_schema(t: T.Type) -> dict[str, Any]:
                 "properties": {n: json_schema(ft) for n, ft in t.fields}}
     if isinstance(t, T.EnumType):
         return {"enum": list(t.members), "title": t.name}
-    number = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^-?\$?-?[\d,]*(\.\d+)?$"},
+    number: dict[str, Any] = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^-?\$?-?[\d,]*(\.\d+)?$"},
                         {"type": "number"}]}
-    return {
+    schemas: dict[T.Type, dict[str, Any]] = {
         T.MONEY: {**number, "description": "US dollars, exact: 1000 or \"$1,000.00\""},
         T.DECIMAL: {**number, "description": "an exact decimal, e.g. \"2.83849\""},
         T.INTEGER: {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^-?\d{1,3}([,_]\d{3})*$"}]},
@@ -375,7 +375,8 @@ def json_schema(t: T.Type) -> dict[str, Any]:
         T.BOOLEAN: {"type": "boolean"},
         T.TEXT: {"type": "string"},
         T.DURATION: {"type": "integer", "description": "days"},
-    }[t]
+    }
+    return schemas[t]
 
 
 # ---------------------------------------------------------------- the model

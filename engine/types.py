@@ -117,7 +117,7 @@ def category(t: Type) -> str:
         return "record"
     if isinstance(t, ListType):
         return "list"
-    return t.name
+    return str(t)
 
 
 def arithmetic(op: str, left: Type, right: Type) -> Type | str:

@@ -25,7 +25,7 @@ def step_json(program: Program, step: Step) -> dict[str, Any]:
     if step.error:
         data["error"] = step.error
     children = [step_json(program, child) for child in step.children
-                if not (child.node.__class__.__name__ == "Literal")]
+                if child.node.__class__.__name__ != "Literal"]
     if children:
         data["steps"] = children
     return data

@@ -13,6 +13,7 @@ import pytest
 from engine.api import evaluate, load_contract
 from engine.errors import ClauseError
 from engine.parse import clause_parser, parse_text
+
 from golden_files import assert_golden
 from helpers import ROOT, clause
 
@@ -83,7 +84,7 @@ def test_feature_tour_evaluates(tmp_path: Path) -> None:
     assert values["whole"] == 3
     assert values["scaled"] == Decimal("6.8882")
     # July 5, 2002 + 30 days is August 4, 2002, a Sunday; close of business in New York is 17:00 EDT.
-    assert values["ends"] == dt.datetime(2002, 8, 4, 21, 0, tzinfo=dt.timezone.utc)
+    assert values["ends"] == dt.datetime(2002, 8, 4, 21, 0, tzinfo=dt.UTC)
     assert values["next_open"] == dt.date(2002, 7, 8)  # Friday July 5 → Monday July 8
     assert values["anniversary"] == dt.date(2003, 7, 5)
     assert values["gap"] == 365

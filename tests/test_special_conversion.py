@@ -18,6 +18,7 @@ import pytest
 
 from engine.api import evaluate, load_contract
 from engine.check import Program
+
 from helpers import clause
 
 CONTRACT = "contracts/special_conversion.clause"
