@@ -9,6 +9,7 @@ internal error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import difflib
 import json
 import os
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
-from engine.errors import ClauseError, Diagnostic
+from engine.errors import ClauseError, Diagnostic, Span
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # bad input, a failing check or a failing test
@@ -111,7 +112,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
     err = stderr or sys.stderr
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
     try:
@@ -146,7 +148,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     failed = 0
     for path in paths:
         if not path.exists():
-            err.write(Diagnostic(f"no such clause file: {path}").render() + "\n")
+            err.write(Diagnostic(f"no such clause file: {path}", Span(str(path), 0, 0, 0, 0)).render() + "\n")
             failed += 1
             continue
         try:

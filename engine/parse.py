@@ -601,6 +601,19 @@ def _display(path: Path) -> str:
         return str(path)
 
 
+def _whole(path: str) -> Span:
+    """A span naming a file as a whole (no line): rendered as `FILE: error: ...`."""
+    return Span(path, 0, 0, 0, 0)
+
+
+def describe_os_error(error: Exception) -> str:
+    if isinstance(error, UnicodeDecodeError):
+        return "it is not UTF-8 text"
+    if isinstance(error, IsADirectoryError):
+        return "it is a directory"
+    return getattr(error, "strerror", None) or str(error)
+
+
 def _load_into(path: Path, loaded: LoadedFiles, strict: bool, seen: set[Path],
                include_span: Span | None) -> None:
     resolved = path.resolve()
@@ -611,10 +624,11 @@ def _load_into(path: Path, loaded: LoadedFiles, strict: bool, seen: set[Path],
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        loaded.diagnostics.append(Diagnostic(f"no such clause file: {shown}", include_span))
+        loaded.diagnostics.append(Diagnostic(f"no such clause file: {shown}", include_span or _whole(shown)))
         return
     except (OSError, UnicodeDecodeError) as error:
-        loaded.diagnostics.append(Diagnostic(f"cannot read {shown}: {error}", include_span))
+        problem = f"cannot read {shown}: {describe_os_error(error)}"
+        loaded.diagnostics.append(Diagnostic(problem, include_span or _whole(shown)))
         return
     loaded.sources.add(shown, text)
     loaded.texts[shown] = text

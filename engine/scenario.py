@@ -24,6 +24,7 @@ import yaml
 from engine import types as T
 from engine.check import Program
 from engine.errors import ClauseError, Diagnostic, SourceMap, Span, did_you_mean
+from engine.parse import describe_os_error
 from engine.values import Member
 
 
@@ -75,9 +76,10 @@ def load_scenario(path: str | Path) -> Scenario:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ClauseError([Diagnostic(f"no such scenario file: {shown}")]) from None
+        raise ClauseError([Diagnostic(f"no such scenario file: {shown}", Span(shown, 0, 0, 0, 0))]) from None
     except (OSError, UnicodeDecodeError) as error:
-        raise ClauseError([Diagnostic(f"cannot read scenario {shown}: {error}")]) from None
+        raise ClauseError([Diagnostic(f"cannot read scenario {shown}: {describe_os_error(error)}",
+                                      Span(shown, 0, 0, 0, 0))]) from None
     return parse_scenario(text, shown, json_format=path.suffix.lower() == ".json")
 
 
