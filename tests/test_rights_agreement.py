@@ -78,6 +78,7 @@ def test_example_scenarios(program: Program, example: str, exercisable: bool) ->
 def test_the_final_expiration_date_is_5pm_new_york_time_on_february_17_2005(program: Program) -> None:
     outcome = evaluate(program, {})
     final = outcome.results["final_expiration_date"]
+    assert isinstance(final.value, dt.datetime)
     assert final.value.isoformat() == "2005-02-17T17:00:00-05:00"
     assert "close_of_business" in final.readings
 
