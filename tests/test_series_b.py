@@ -618,7 +618,7 @@ def test_a_prohibited_offer_is_deferred(program: Program) -> None:
     assert results["triggering_event"].value is True
     assert results["offer_required"].value is False
     assert results["offer_deferred"].value is True
-    assert results["offer_deadline"].value is None
+    assert results["offer_deadline"].value == dt.date(2006, 6, 9)  # the deadline that is deferred
     assert results["offer_required"].cites == ["7(b)"]
 
 
