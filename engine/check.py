@@ -302,6 +302,8 @@ class _Checker:
         if isinstance(e, ast.Conditions):
             for item in e.items:
                 self.expect_boolean(item.expr, scope, "a condition")
+                if e.quantifier == "all":
+                    scope = _narrowed(item.expr, scope, self.value_types(), True)
             return T.BOOLEAN
         if isinstance(e, ast.RecordLiteral):
             return self.infer_record_literal(e, scope)
@@ -318,8 +320,8 @@ class _Checker:
             return T.ListType(first)
         if isinstance(e, ast.If):
             self.expect_boolean(e.condition, scope, "the condition of `if`")
-            then = self.infer(e.then, scope)
-            other = self.infer(e.otherwise, scope)
+            then = self.infer(e.then, _narrowed(e.condition, scope, self.value_types(), True))
+            other = self.infer(e.otherwise, _narrowed(e.condition, scope, self.value_types(), False))
             if T.assignable(other, then):
                 return then if then != T.NONE else _optional(other)
             if T.assignable(then, other):
@@ -349,7 +351,10 @@ class _Checker:
         if isinstance(e, ast.Binary):
             if e.op in ("and", "or"):
                 self.expect_boolean(e.left, scope, f"the left side of `{e.op}`")
-                self.expect_boolean(e.right, scope, f"the right side of `{e.op}`")
+                # `x is not none and x > y`: the right side only runs when the left held
+                # (or, for `or`, when it failed), so x is known not to be none there.
+                right_scope = _narrowed(e.left, scope, self.value_types(), e.op == "and")
+                self.expect_boolean(e.right, right_scope, f"the right side of `{e.op}`")
                 return T.BOOLEAN
             left = self.present(e.left, scope)
             right = self.present(e.right, scope)
@@ -400,6 +405,12 @@ class _Checker:
         t = self.infer(e, scope)
         if t != T.BOOLEAN and not T.is_error(t):
             self.error(f"{what} must be a boolean, not {t}", e.span)
+
+    def value_types(self) -> dict[str, T.Type]:
+        """Types of the facts and rules checked so far, for narrowing."""
+        found: dict[str, T.Type] = {name: info.type for name, info in self.facts.items()}
+        found.update({name: info.type for name, info in self.rules.items()})
+        return found
 
     def infer_name(self, e: ast.Name, scope: dict[str, T.Type]) -> T.Type:
         name = e.name
@@ -592,6 +603,19 @@ class _Checker:
         except ValueError as problem:
             self.error(str(problem), header.zone_span)
             return named_zone("America/New_York")
+
+
+def _narrowed(condition: ast.Expr, scope: dict[str, T.Type], lookup: dict[str, T.Type], when: bool) -> dict[str, T.Type]:
+    """The scope after `condition` is known to be `when`: `x is not none` makes x non-optional."""
+    if isinstance(condition, ast.IsNone) and isinstance(condition.operand, ast.Name):
+        name = condition.operand.name
+        current = scope.get(name, lookup.get(name))
+        if isinstance(current, T.OptionalType) and condition.negated == when:
+            return {**scope, name: current.inner}
+    if when and isinstance(condition, ast.Binary) and condition.op == "and":
+        inner = _narrowed(condition.left, scope, lookup, True)
+        return _narrowed(condition.right, inner, lookup, True)
+    return scope
 
 
 def _citations(expr: ast.Expr) -> list[str]:

@@ -221,6 +221,9 @@ class Evaluation:
         right = self.ev(e.right, env)
         if isinstance(left, Unknown) or isinstance(right, Unknown):
             return first_unknowns((left, right))
+        if (left is None or right is None) and e.op not in ("=", "!="):
+            side = e.left if left is None else e.right
+            raise EvaluationError(f"`{self.program.sources.text(side.span)}` is none and cannot be ordered", e.span)
         return _COMPARE[e.op](_orderable(left), _orderable(right))
 
     def _field(self, e: ast.Field, env: dict[str, object]) -> object:
@@ -350,7 +353,17 @@ class Evaluation:
     def _if(self, e: ast.If, env: dict[str, object]) -> object:
         condition = self.ev(e.condition, env)
         if isinstance(condition, Unknown):
-            return condition
+            # Undetermined either way; name every fact that could still be needed,
+            # not only those that would pick the branch.
+            pending = [condition]
+            for branch in (e.then, e.otherwise):
+                try:
+                    value = self.ev(branch, env)
+                except EvaluationError:
+                    continue
+                if isinstance(value, Unknown):
+                    pending.append(value)
+            return unknown(*pending)
         return self.ev(e.then if condition else e.otherwise, env)
 
     def _unless(self, e: ast.Unless, env: dict[str, object]) -> object:

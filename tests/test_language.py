@@ -127,3 +127,46 @@ def test_division_by_zero_is_an_error_at_the_clause_line(tmp_path: Path) -> None
     assert run.code == 1
     assert "div.clause:5:21: error: cannot compute `r`: division by zero: n is 0" in run.err
     assert json.loads(run.out)["results"]["r"]["value"] is None
+
+
+NARROWING = '''contract "Narrowing"
+fact d: optional date
+fact e: date
+fact pick: boolean
+fact m: money
+fact n: money
+section "1"
+  result with_and: boolean = d is not none and d < e
+  result with_all: boolean = all of ("there is a d": d is not none, "d is before e": d < e)
+  result with_if: date = if d is none then e else d
+  result chosen: money = if pick then m else n
+'''
+
+
+def test_is_not_none_narrows_an_optional_value(tmp_path: Path) -> None:
+    path = tmp_path / "narrow.clause"
+    path.write_text(NARROWING)
+    program = load_contract(path)
+    none_given = evaluate(program, {"d": None, "e": "2005-01-03"}).results
+    assert none_given["with_and"].value is False
+    assert none_given["with_all"].value is False  # the later condition is not evaluated into an error
+    assert none_given["with_if"].value == dt.date(2005, 1, 3)
+    given = evaluate(program, {"d": "2005-01-02", "e": "2005-01-03"}).results
+    assert given["with_and"].value is True
+    assert given["with_all"].value is True
+
+
+def test_comparing_an_optional_without_narrowing_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.clause"
+    path.write_text(NARROWING + "  result bad: boolean = d < e\n")
+    with pytest.raises(ClauseError, match="an optional value may be none"):
+        load_contract(path)
+
+
+def test_an_undecided_if_names_every_fact_it_may_need(tmp_path: Path) -> None:
+    path = tmp_path / "narrow.clause"
+    path.write_text(NARROWING)
+    result = evaluate(load_contract(path), {}).results["chosen"]
+    assert result.missing == ("m", "n", "pick")
+    decided = evaluate(load_contract(path), {"pick": True}).results["chosen"]
+    assert decided.missing == ("m",)
