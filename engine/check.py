@@ -605,7 +605,9 @@ class _Checker:
             return named_zone("America/New_York")
 
 
-def _narrowed(condition: ast.Expr, scope: dict[str, T.Type], lookup: dict[str, T.Type], when: bool) -> dict[str, T.Type]:
+def _narrowed(
+    condition: ast.Expr, scope: dict[str, T.Type], lookup: dict[str, T.Type], when: bool
+) -> dict[str, T.Type]:
     """The scope after `condition` is known to be `when`: `x is not none` makes x non-optional."""
     if isinstance(condition, ast.IsNone) and isinstance(condition.operand, ast.Name):
         name = condition.operand.name
