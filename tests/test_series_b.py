@@ -720,7 +720,9 @@ def test_one_sections_facts_leave_the_others_undetermined(program: Program) -> N
     assert results["common_shares_on_conversion"].value == 1467
     assert results["cash_in_lieu"].value == Decimal("0")
     expected_missing = {
-        "new_conversion_price": {"issue_date", "shares_issued", "consideration", "average_current_market_price"},
+        # Until the trigger is decided, the formula's inputs may be needed too.
+        "new_conversion_price": {"issue_date", "shares_issued", "consideration", "average_current_market_price",
+                                 "common_shares_outstanding"},
         "triggering_event": {"acquirer_voting_pct", "permitted_holders_voting_pct", "rating_actions"},
         "purchase_price_per_share": {"accrued_dividends_per_share"},
         "optional_redemption_price_per_share": {"redemption_date"},
