@@ -725,7 +725,7 @@ def test_one_sections_facts_leave_the_others_undetermined(program: Program) -> N
                                  "common_shares_outstanding"},
         "triggering_event": {"acquirer_voting_pct", "permitted_holders_voting_pct", "rating_actions"},
         "purchase_price_per_share": {"accrued_dividends_per_share"},
-        "optional_redemption_price_per_share": {"redemption_date"},
+        "optional_redemption_price_per_share": {"redemption_date", "accrued_dividends_per_share"},
         "conversion_rights_end": {"redemption_date"},
         "liquidation_payment_per_share": {"accrued_dividends_per_share", "liquidation_assets_available",
                                           "series_b_shares_outstanding"},
