@@ -1,0 +1,879 @@
+"""The compiler: a checked contract turned into one Python function per scenario shape.
+
+The tree-walking evaluator (engine/evaluate.py) is the reference semantics;
+this module produces the same values and readings, faster. It specialises the
+contract on the *shape* of a scenario: which facts are given. Within one
+shape every fact is either a runtime value (given) or a compile-time constant
+(its default, or ``Unknown`` when it has none), so Unknown propagation,
+defaults and every fact-independent rule (dates, zones, business-day
+calendars, fixed prices) are settled at compile time, and the generated code
+is plain exact-Decimal arithmetic on the given facts.
+
+The generated function evaluates the rules a request needs in dependency
+order, each into a local variable; ``and``/``or``/``all of``/``any of``/
+``unless``/``if``/``otherwise`` keep the reference's short-circuits, and the
+readings each rule relied on are computed exactly as the reference computes
+them (statically where the code path is certain, at run time inside
+branches).
+
+Errors are the slow path: when anything in the generated code raises (a
+division by zero, an impossible date, an arithmetic trap), the scenario is
+evaluated again by the reference evaluator, which produces the
+``EvaluationError`` with its clause-file span. The generated source carries a
+comment with the clause-file position of every rule, and its code object is
+named after the contract, so a traceback through compiled code points at the
+clause lines too.
+
+Tracing is a compile option in the sense that matters for speed: the
+compiled code records nothing; a traced evaluation (``trace=True``) runs the
+reference evaluator, which builds the ``Step`` tree the memos render.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from typing import Any
+
+from engine import ast
+from engine import types as T
+from engine.builtins import BUILTINS
+from engine.calendars import calendar
+from engine.check import Program
+from engine.evaluate import _COMPARE, Evaluation, _arith, _Done, _member, _orderable
+from engine.values import EXACT, Member, Unknown, first_unknowns, unknown
+
+_ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_CEILING, "down": ROUND_FLOOR}
+_DECIMAL_TYPES = (T.MONEY, T.PERCENT)
+_NUMBERS = (T.INTEGER, T.DECIMAL, T.MONEY, T.PERCENT)
+_PY_COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "==", "!=": "!="}
+
+# How many times the whole program may inline user functions into one another.
+_MAX_INLINE_DEPTH = 40
+
+
+class Unsupported(Exception):
+    """A construct this compiler does not handle: the program stays on the reference evaluator."""
+
+
+class _CompiledFailure(Exception):
+    """Raised by generated code where a constant computation failed at compile time."""
+
+
+# ---------------------------------------------------------------- runtime helpers
+# Used by generated code where an operand may be Unknown at run time: each one
+# is the reference evaluator's own rule for that node, applied to values.
+
+
+def _g_arith(op: str, left: Any, right: Any) -> Any:
+    if isinstance(left, Unknown) or isinstance(right, Unknown):
+        return first_unknowns((left, right))
+    return _arith(op, left, right)
+
+
+def _g_compare(op: str, left: Any, right: Any) -> Any:
+    if isinstance(left, Unknown) or isinstance(right, Unknown):
+        return first_unknowns((left, right))
+    return _COMPARE[op](_orderable(left), _orderable(right))
+
+
+def _g_not(value: Any) -> Any:
+    return value if isinstance(value, Unknown) else not value
+
+
+def _g_negate(value: Any) -> Any:
+    return value if isinstance(value, Unknown) else -value
+
+
+def _g_is_none(value: Any, negated: bool) -> Any:
+    if isinstance(value, Unknown):
+        return value
+    return (value is not None) if negated else (value is None)
+
+
+def _g_field(target: Any, name: str) -> Any:
+    if isinstance(target, Unknown):
+        return target
+    if isinstance(target, dict):
+        return target[name]
+    raise _CompiledFailure(f"cannot take field {name} of {target!r}")
+
+
+def _g_andor(decisive: bool, left: Any, right: Any) -> Any:
+    """``left and/or right`` once ``left`` is known not to settle it."""
+    if right is decisive:
+        return decisive
+    pending = first_unknowns((left, right))
+    return pending if pending is not None else not decisive
+
+
+def _g_conditions(decisive: bool, values: Sequence[Any]) -> Any:
+    if any(v is decisive for v in values):
+        return decisive
+    pending = [v for v in values if isinstance(v, Unknown)]
+    return unknown(*pending) if pending else not decisive
+
+
+def _g_collect(values: Sequence[Any]) -> Unknown | None:
+    return first_unknowns(values)
+
+
+def _g_record(names: Sequence[str], values: Sequence[Any]) -> Any:
+    pending = first_unknowns(values)
+    return pending if pending is not None else dict(zip(names, values, strict=True))
+
+
+def _g_list(values: tuple[Any, ...]) -> Any:
+    pending = first_unknowns(values)
+    return pending if pending is not None else values
+
+
+def _not_none(value: Any) -> Any:
+    if value is None:
+        raise _CompiledFailure("a built-in was given none")
+    return value
+
+
+def _enum_of(enum: T.EnumType, text: Any) -> Member:
+    if text not in enum.members:
+        raise _CompiledFailure(f"{text!r} is not a member of {enum.name}")
+    return _member(enum, str(text))
+
+
+def _fail(message: str) -> Any:
+    raise _CompiledFailure(message)
+
+
+_HELPERS: dict[str, Any] = {
+    "_Unknown": Unknown, "_D": Decimal, "_add": EXACT.add, "_sub": EXACT.subtract, "_mul": EXACT.multiply,
+    "_div": EXACT.divide, "_arith": _arith, "_g_arith": _g_arith, "_g_compare": _g_compare, "_g_not": _g_not,
+    "_g_negate": _g_negate, "_g_is_none": _g_is_none, "_g_field": _g_field, "_g_andor": _g_andor,
+    "_g_conditions": _g_conditions, "_g_collect": _g_collect, "_g_record": _g_record, "_g_list": _g_list,
+    "_unknown": unknown, "_not_none": _not_none, "_enum_of": _enum_of, "_fail": _fail, "_isinstance": isinstance,
+}
+
+
+# ---------------------------------------------------------------- compile-time values
+
+
+@dataclass
+class _Val:
+    """An expression's compiled form: a constant, or Python code computing it at run time."""
+
+    code: str | None = None  # None: a constant
+    const: Any = None
+    mu: bool = False  # the run-time value may be Unknown
+
+    @property
+    def is_const(self) -> bool:
+        return self.code is None
+
+    @property
+    def maybe_unknown(self) -> bool:
+        return self.mu or (self.code is None and isinstance(self.const, Unknown))
+
+
+def _const(value: Any) -> _Val:
+    return _Val(None, value)
+
+
+@dataclass
+class _Rule:
+    """A compiled rule: its value and where its readings are."""
+
+    val: _Val
+    readings: frozenset[str] | None  # constant readings
+    readings_var: str | None  # or a run-time set
+
+
+@dataclass
+class _RuleContext:
+    name: str
+    static: set[str] = field(default_factory=set)
+    var: str = ""
+    dynamic: bool = False
+
+
+@dataclass
+class CompiledShape:
+    """One contract compiled for one set of given facts."""
+
+    facts: frozenset[str]
+    results: tuple[str, ...]
+    source: str
+    run: Callable[[Mapping[str, object]], tuple[tuple[object, ...], tuple[frozenset[str] | set[str], ...]]]
+
+
+class _Generator:
+    def __init__(self, program: Program, given: frozenset[str], results: Sequence[str]):
+        self.program = program
+        self.given = given
+        self.results = tuple(results)
+        self.globals: dict[str, Any] = dict(_HELPERS)
+        self.const_names: dict[tuple[type, int], str] = {}
+        self.keep: list[object] = []  # keeps constants alive so their ids stay unique
+        self.main: list[str] = []
+        self.block: list[str] = self.main
+        self.indent = 1
+        self.certain = True
+        self.ctx: _RuleContext | None = None
+        self.rules: dict[str, _Rule] = {}
+        self.compiling: set[str] = set()
+        self.fact_vars: dict[str, str] = {}
+        self.defaults: dict[str, _Val] = {}
+        self.counter = itertools.count()
+        self.depth = 0
+        self.rule_index = {name: i for i, name in enumerate(program.rules)}
+
+    # ------------------------------------------------------------ emission
+    def emit(self, line: str) -> None:
+        self.block.append("    " * self.indent + line)
+
+    def temp(self) -> str:
+        return f"t{next(self.counter)}"
+
+    def k(self, value: Any) -> str:
+        """A Python expression for a constant value."""
+        if value is None or value is True or value is False:
+            return repr(value)
+        if type(value) is int:
+            return repr(value)
+        key = (type(value), id(value))
+        name = self.const_names.get(key)
+        if name is None:
+            name = f"K{len(self.const_names)}"
+            self.const_names[key] = name
+            self.globals[name] = value
+            self.keep.append(value)
+        return name
+
+    def expr(self, val: _Val) -> str:
+        return self.k(val.const) if val.code is None else val.code
+
+    def bind(self, val: _Val) -> _Val:
+        """Give a run-time value a local name so it is computed once."""
+        if val.code is None or val.code.isidentifier():
+            return val
+        name = self.temp()
+        self.emit(f"{name} = {val.code}")
+        return _Val(name, mu=val.mu)
+
+    def drop(self, val: _Val) -> None:
+        """A value computed for its errors only (the reference evaluates it, then ignores it)."""
+        if val.code is not None and not val.code.isidentifier():
+            self.emit(val.code)
+
+    @contextmanager
+    def branch(self, header: str) -> Iterator[None]:
+        self.emit(header)
+        self.indent += 1
+        certain, self.certain = self.certain, False
+        mark = len(self.block)
+        try:
+            yield
+        finally:
+            if len(self.block) == mark:
+                self.emit("pass")
+            self.indent -= 1
+            self.certain = certain
+
+    def add_readings(self, names: frozenset[str] | tuple[str, ...]) -> None:
+        if not names or self.ctx is None:
+            return
+        if self.certain:
+            self.ctx.static.update(names)
+        else:
+            self.ctx.dynamic = True
+            self.emit(f"{self.ctx.var}.update({self.k(frozenset(names))})")
+
+    def add_rule_readings(self, rule: _Rule) -> None:
+        if rule.readings_var is not None:
+            assert self.ctx is not None
+            self.ctx.dynamic = True
+            self.emit(f"{self.ctx.var}.update({rule.readings_var})")
+        elif rule.readings:
+            self.add_readings(rule.readings)
+
+    # ------------------------------------------------------------ program
+    def generate(self) -> str:
+        outputs = [self.rule(name) for name in self.results]
+        facts = [f"    {var} = F[{name!r}]" for name, var in self.fact_vars.items()]
+        values = ", ".join(self.expr(r.val) for r in outputs)
+        readings = ", ".join(r.readings_var or self.k(r.readings or frozenset()) for r in outputs)
+        lines = ["def _run(F):", *facts, *self.main, f"    return ({values}{',' if outputs else ''}), "
+                 f"({readings}{',' if outputs else ''})"]
+        return "\n".join(lines) + "\n"
+
+    def rule(self, name: str) -> _Rule:
+        done = self.rules.get(name)
+        if done is not None:
+            return done
+        if name in self.compiling:
+            raise Unsupported(f"`{name}` depends on itself")
+        info = self.program.rules[name]
+        self.compiling.add(name)
+        saved = (self.block, self.indent, self.certain, self.ctx)
+        index = self.rule_index[name]
+        self.block, self.indent, self.certain = [], 1, True
+        self.ctx = _RuleContext(name, set(info.decl.uses.names), var=f"d{index}")
+        try:
+            val = self.cx(info.decl.expr, {})
+            if val.code is not None and not val.code.isidentifier():
+                self.emit(f"r{index} = {val.code}")
+                val = _Val(f"r{index}", mu=val.mu)
+            ctx = self.ctx
+            body = self.block
+        finally:
+            self.block, self.indent, self.certain, self.ctx = saved
+            self.compiling.discard(name)
+        span = info.decl.span
+        self.main.append(f"    # {name}: {span.file}:{span.line}:{span.column}")
+        if ctx.dynamic:
+            self.main.append(f"    {ctx.var} = set({self.k(frozenset(ctx.static))})")
+            self.main.extend(body)
+            done = _Rule(val, None, ctx.var)
+        else:
+            self.main.extend(body)
+            done = _Rule(val, frozenset(ctx.static), None)
+        self.rules[name] = done
+        return done
+
+    # ------------------------------------------------------------ expressions
+    def cx(self, e: ast.Expr, scope: dict[str, _Val]) -> _Val:
+        method = getattr(self, "c_" + type(e).__name__)
+        result: _Val = method(e, scope)
+        return result
+
+    def fold(self, compute: Callable[[], Any]) -> _Val:
+        """A constant computed now; a failure is deferred to run time (where it sends the
+        scenario to the reference evaluator, for its error message)."""
+        try:
+            return _const(compute())
+        except Exception as problem:
+            return _Val(f"_fail({self.k(str(problem))})")
+
+    def c_Literal(self, e: ast.Literal, scope: dict[str, _Val]) -> _Val:
+        return _const(e.value)
+
+    def c_Name(self, e: ast.Name, scope: dict[str, _Val]) -> _Val:
+        name = e.name
+        if name in scope:
+            return scope[name]
+        program = self.program
+        if name in program.facts:
+            return self.fact(name)
+        if name in program.rules:
+            rule = self.rule(name)
+            self.add_rule_readings(rule)
+            return rule.val
+        if name in program.zones:
+            self.add_readings(program.zone_decls[name].uses.names)
+            return _const(program.zones[name])
+        if name in program.calendars:
+            decl = program.calendars[name]
+            self.add_readings(decl.uses.names)
+            return _const(calendar(decl.name, decl.financial_code))
+        if name in T.ROUNDING_MODES:
+            return _const(name)
+        raise Unsupported(f"unknown name `{name}`")
+
+    def fact(self, name: str) -> _Val:
+        if name in self.given:
+            var = self.fact_vars.get(name)
+            if var is None:
+                var = self.fact_vars[name] = f"f{len(self.fact_vars)}"
+            return _Val(var)
+        info = self.program.facts[name]
+        if info.decl.default is None:
+            return _const(Unknown(frozenset((name,))))
+        if name not in self.defaults:
+            saved = (self.block, self.indent, self.certain, self.ctx)
+            self.block, self.indent, self.certain, self.ctx = [], 1, True, _RuleContext(name)
+            try:
+                val = self.cx(info.decl.default, {})
+                if self.block or self.ctx.static or self.ctx.dynamic or not val.is_const:
+                    raise Unsupported(f"the default of `{name}` is not a constant")
+            finally:
+                self.block, self.indent, self.certain, self.ctx = saved
+            self.defaults[name] = val
+        return self.defaults[name]
+
+    def c_Binary(self, e: ast.Binary, scope: dict[str, _Val]) -> _Val:
+        if e.op in ("and", "or"):
+            return self.andor(e.op == "or", lambda: self.cx(e.left, scope), lambda: self.cx(e.right, scope))
+        left = self.cx(e.left, scope)
+        right = self.cx(e.right, scope)
+        settled = self.unknown_operands(left, right)
+        if settled is not None:
+            return settled
+        if left.is_const and right.is_const:
+            op = e.op
+            return self.fold(lambda: _arith(op, left.const, right.const))
+        a, b = self.expr(left), self.expr(right)
+        if left.mu or right.mu:
+            return _Val(f"_g_arith({e.op!r}, {a}, {b})", mu=True)
+        lt, rt = self._type(e.left), self._type(e.right)
+        return _Val(self.arith_code(e.op, a, b, lt, rt, left, right))
+
+    def arith_code(self, op: str, a: str, b: str, lt: T.Type, rt: T.Type, left: _Val, right: _Val) -> str:
+        if lt == T.INTEGER and rt == T.INTEGER and op in "+-*":
+            return f"({a} {op} {b})"
+        decimal_side = (lt in _DECIMAL_TYPES or rt in _DECIMAL_TYPES
+                        or (left.is_const and type(left.const) is Decimal)
+                        or (right.is_const and type(right.const) is Decimal))
+        if (decimal_side or op == "/") and lt in _NUMBERS and rt in _NUMBERS:
+            function = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div"}[op]
+            return f"{function}({a}, {b})"
+        if op in "+-" and ((lt in (T.DATE, T.DATETIME) and rt == T.DURATION)
+                           or (lt == rt and lt in (T.DATE, T.DATETIME, T.DURATION))):
+            return f"({a} {op} {b})"
+        return f"_arith({op!r}, {a}, {b})"
+
+    def unknown_operands(self, *vals: _Val) -> _Val | None:
+        """The Unknown an operation yields when a constant operand is Unknown and the
+        others cannot be (the others are still computed, for their errors)."""
+        unknowns = [v.const for v in vals if v.is_const and isinstance(v.const, Unknown)]
+        if not unknowns:
+            return None
+        if any(v.mu for v in vals):
+            return None
+        for v in vals:
+            self.drop(v)
+        return _const(unknown(*unknowns))
+
+    def c_Compare(self, e: ast.Compare, scope: dict[str, _Val]) -> _Val:
+        left = self.cx(e.left, scope)
+        right = self.cx(e.right, scope)
+        settled = self.unknown_operands(left, right)
+        if settled is not None:
+            return settled
+        op = e.op
+        if left.is_const and right.is_const:
+            return self.fold(lambda: _COMPARE[op](_orderable(left.const), _orderable(right.const)))
+        a, b = self.expr(left), self.expr(right)
+        if left.maybe_unknown or right.maybe_unknown:
+            return _Val(f"_g_compare({op!r}, {a}, {b})", mu=True)
+        lt, rt = self._type(e.left), self._type(e.right)
+        if isinstance(lt, T.EnumType) or isinstance(rt, T.EnumType) or \
+                (left.is_const and isinstance(left.const, Member)) or \
+                (right.is_const and isinstance(right.const, Member)):
+            return _Val(self.member_compare(op, left, right, lt, rt))
+        return _Val(f"({a} {_PY_COMPARE[op]} {b})")
+
+    def member_compare(self, op: str, left: _Val, right: _Val, lt: T.Type, rt: T.Type) -> str:
+        # The reference compares members by rank (best first); none compares unequal.
+        if right.is_const and isinstance(right.const, Member) and isinstance(lt, T.EnumType):
+            return f"({self.expr(left)}.rank {_MIRROR[op]} {right.const.rank})"
+        if left.is_const and isinstance(left.const, Member) and isinstance(rt, T.EnumType):
+            return f"({left.const.rank} {_MIRROR[op]} {self.expr(right)}.rank)"
+        if isinstance(lt, T.EnumType) and isinstance(rt, T.EnumType):
+            # -left.rank OP -right.rank  ⇔  right.rank OP left.rank
+            return f"({self.expr(right)}.rank {_PY_COMPARE[op]} {self.expr(left)}.rank)"
+        return f"_g_compare({op!r}, {self.expr(left)}, {self.expr(right)})"
+
+    def andor(self, decisive: bool, left_fn: Callable[[], _Val], right_fn: Callable[[], _Val]) -> _Val:
+        """``and`` (decisive False) and ``or`` (decisive True), as the reference decides them."""
+        dec = repr(decisive)
+        left = left_fn()
+        if left.is_const:
+            if left.const is decisive:
+                return _const(decisive)
+            right = right_fn()
+            if right.is_const:
+                if right.const is decisive:
+                    return _const(decisive)
+                pending = first_unknowns((left.const, right.const))
+                return _const(pending if pending is not None else not decisive)
+            if isinstance(left.const, Unknown):
+                return _Val(f"_g_andor({dec}, {self.k(left.const)}, {right.code})", mu=True)
+            return right
+        t = self.temp()
+        self.emit(f"{t} = {left.code}")
+        if left.mu:
+            header = f"if {t} is not {dec}:"
+        else:
+            header = f"if not {t}:" if decisive else f"if {t}:"
+        mu = left.mu
+        with self.branch(header):
+            right = right_fn()
+            if right.is_const:
+                if right.const is decisive:
+                    self.emit(f"{t} = {dec}")
+                elif isinstance(right.const, Unknown):
+                    self.emit(f"{t} = _g_andor({dec}, {t}, {self.k(right.const)})")
+                    mu = True
+            elif left.mu or right.mu:
+                self.emit(f"{t} = _g_andor({dec}, {t}, {right.code})")
+                mu = True
+            else:
+                self.emit(f"{t} = {right.code}")
+        return _Val(t, mu=mu)
+
+    def c_Unless(self, e: ast.Unless, scope: dict[str, _Val]) -> _Val:
+        # `rule unless exception` decides exactly as `rule and not exception`.
+        return self.andor(False, lambda: self.cx(e.rule, scope),
+                          lambda: self.negation(self.cx(e.exception, scope)))
+
+    def c_Conditions(self, e: ast.Conditions, scope: dict[str, _Val]) -> _Val:
+        decisive = e.quantifier == "any"
+        values = [self.cx(item.expr, scope) for item in e.items]
+        if any(v.is_const and v.const is decisive for v in values):
+            return _const(decisive)  # the reference swallows the other items' errors once settled
+        codes = [v for v in values if not v.is_const]
+        unknowns = [v.const for v in values if v.is_const and isinstance(v.const, Unknown)]
+        if not codes:
+            return _const(unknown(*unknowns) if unknowns else not decisive)
+        if any(v.mu for v in codes):
+            items = ", ".join(self.expr(v) for v in values)
+            return _Val(f"_g_conditions({decisive!r}, ({items},))", mu=True)
+        joiner = " or " if decisive else " and "
+        parts = [v.code for v in codes]
+        if unknowns:
+            parts.append(self.k(unknown(*unknowns)))
+        return _Val("(" + joiner.join(str(p) for p in parts) + ")", mu=bool(unknowns))
+
+    def c_If(self, e: ast.If, scope: dict[str, _Val]) -> _Val:
+        condition = self.cx(e.condition, scope)
+        if condition.is_const:
+            if isinstance(condition.const, Unknown):
+                return self.undecided_if(e, scope, condition)
+            return self.cx(e.then if condition.const else e.otherwise, scope)
+        condition = self.bind(condition)
+        t = self.temp()
+        c = condition.code
+        header = f"if {c}:"
+        if condition.mu:
+            with self.branch(f"if _isinstance({c}, _Unknown):"):
+                undecided = self.undecided_if(e, scope, condition)
+                self.emit(f"{t} = {self.expr(undecided)}")
+            header = f"elif {c}:"
+        with self.branch(header):
+            then = self.cx(e.then, scope)
+            self.emit(f"{t} = {self.expr(then)}")
+        with self.branch("else:"):
+            otherwise = self.cx(e.otherwise, scope)
+            self.emit(f"{t} = {self.expr(otherwise)}")
+        return _Val(t, mu=condition.mu or then.maybe_unknown or otherwise.maybe_unknown)
+
+    def undecided_if(self, e: ast.If, scope: dict[str, _Val], condition: _Val) -> _Val:
+        """An `if` whose condition is Unknown: the reference evaluates both branches and
+        names every fact either may need (a branch that fails here goes to the reference)."""
+        branches = [self.bind(self.cx(e.then, scope)), self.bind(self.cx(e.otherwise, scope))]
+        if condition.is_const and not any(b.mu for b in branches):
+            return _const(unknown(condition.const, *[b.const for b in branches
+                                                      if b.is_const and isinstance(b.const, Unknown)]))
+        listed = ", ".join(self.expr(v) for v in (condition, *branches))
+        return _Val(f"_g_collect(({listed},))", mu=True)
+
+    def c_Otherwise(self, e: ast.Otherwise, scope: dict[str, _Val]) -> _Val:
+        value = self.cx(e.value, scope)
+        if value.is_const:
+            return self.cx(e.fallback, scope) if value.const is None else value
+        t = self.temp()
+        self.emit(f"{t} = {value.code}")
+        with self.branch(f"if {t} is None:"):
+            fallback = self.cx(e.fallback, scope)
+            self.emit(f"{t} = {self.expr(fallback)}")
+        return _Val(t, mu=value.mu or fallback.maybe_unknown)
+
+    def negation(self, value: _Val) -> _Val:
+        if value.is_const:
+            return value if isinstance(value.const, Unknown) else _const(not value.const)
+        if value.mu:
+            return _Val(f"_g_not({value.code})", mu=True)
+        return _Val(f"(not {value.code})")
+
+    def c_Not(self, e: ast.Not, scope: dict[str, _Val]) -> _Val:
+        return self.negation(self.cx(e.operand, scope))
+
+    def c_Negate(self, e: ast.Negate, scope: dict[str, _Val]) -> _Val:
+        value = self.cx(e.operand, scope)
+        if value.is_const:
+            if isinstance(value.const, Unknown):
+                return value
+            return self.fold(lambda: -value.const)
+        if value.mu:
+            return _Val(f"_g_negate({value.code})", mu=True)
+        return _Val(f"(-{value.code})")
+
+    def c_IsNone(self, e: ast.IsNone, scope: dict[str, _Val]) -> _Val:
+        value = self.cx(e.operand, scope)
+        if value.is_const:
+            if isinstance(value.const, Unknown):
+                return value
+            return _const((value.const is not None) if e.negated else (value.const is None))
+        if value.mu:
+            return _Val(f"_g_is_none({value.code}, {e.negated!r})", mu=True)
+        return _Val(f"({value.code} is {'not ' if e.negated else ''}None)")
+
+    def c_Field(self, e: ast.Field, scope: dict[str, _Val]) -> _Val:
+        target_type = self.program.node_types.get(id(e.target))
+        if isinstance(target_type, T.EnumType) and isinstance(e.target, ast.Name) and e.target.name not in scope \
+                and e.target.name in self.program.enums:
+            return _const(_member(target_type, e.name))
+        target = self.cx(e.target, scope)
+        if target.is_const:
+            if isinstance(target.const, Unknown):
+                return target
+            return self.fold(lambda: _g_field(target.const, e.name))
+        if target.mu:
+            return _Val(f"_g_field({target.code}, {e.name!r})", mu=True)
+        return _Val(f"{target.code}[{e.name!r}]")
+
+    def c_RecordLiteral(self, e: ast.RecordLiteral, scope: dict[str, _Val]) -> _Val:
+        values = [self.cx(v, scope) for _, v in e.fields]
+        names = [n for n, _ in e.fields]
+        settled = self.unknown_operands(*values)
+        if settled is not None:
+            return settled
+        if all(v.is_const for v in values):
+            pending = first_unknowns(v.const for v in values)
+            return _const(pending if pending is not None else {n: v.const for n, v in zip(names, values, strict=True)})
+        items = ", ".join(self.expr(v) for v in values)
+        if any(v.maybe_unknown for v in values):
+            return _Val(f"_g_record({self.k(tuple(names))}, ({items},))", mu=True)
+        return _Val("{" + ", ".join(f"{n!r}: {self.expr(v)}" for n, v in zip(names, values, strict=True)) + "}")
+
+    def c_ListLiteral(self, e: ast.ListLiteral, scope: dict[str, _Val]) -> _Val:
+        values = [self.cx(v, scope) for v in e.items]
+        settled = self.unknown_operands(*values)
+        if settled is not None:
+            return settled
+        if all(v.is_const for v in values):
+            pending = first_unknowns(v.const for v in values)
+            return _const(pending if pending is not None else tuple(v.const for v in values))
+        items = "".join(self.expr(v) + ", " for v in values)
+        if any(v.maybe_unknown for v in values):
+            return _Val(f"_g_list(({items}))", mu=True)
+        return _Val(f"({items})")
+
+    def c_Call(self, e: ast.Call, scope: dict[str, _Val]) -> _Val:
+        program = self.program
+        if e.function in program.enums:
+            enum = program.enums[e.function]
+            text = self.cx(e.args[0], scope)
+            if text.is_const:
+                if isinstance(text.const, Unknown):
+                    return text
+                return self.fold(lambda: _enum_of(enum, text.const))
+            if text.mu:
+                t = self.bind(text).code
+                return _Val(f"({t} if _isinstance({t}, _Unknown) else _enum_of({self.k(enum)}, {t}))", mu=True)
+            return _Val(f"_enum_of({self.k(enum)}, {text.code})")
+        args = [self.cx(a, scope) for a in e.args]
+        settled = self.unknown_operands(*args)
+        if settled is not None:
+            return settled
+        if any(a.mu for a in args):
+            # Unknown at run time or not: decide there, as the reference does.
+            args = [self.bind(a) for a in args]
+            t = self.temp()
+            listed = ", ".join(self.expr(a) for a in args)
+            self.emit(f"{t} = _g_collect(({listed},))")
+            with self.branch(f"if {t} is None:"):
+                value = self.call_known(e, [_Val(a.code, a.const, False) for a in args])
+                self.emit(f"{t} = {self.expr(value)}")
+            return _Val(t, mu=True)
+        return self.call_known(e, args)
+
+    def call_known(self, e: ast.Call, args: list[_Val]) -> _Val:
+        program = self.program
+        if e.function in program.functions:
+            info = program.functions[e.function]
+            self.add_readings(info.decl.uses.names)
+            if self.depth > _MAX_INLINE_DEPTH:
+                raise Unsupported(f"`{e.function}` calls itself")
+            inner = {name: self.bind(arg) for (name, _), arg in zip(info.params, args, strict=True)}
+            self.depth += 1
+            try:
+                return self.cx(info.decl.expr, inner)
+            finally:
+                self.depth -= 1
+        builtin = BUILTINS[e.function]
+        if all(a.is_const for a in args):
+            values = [a.const for a in args]
+            if not builtin.skips_none and any(v is None for v in values):
+                return _Val(f"_fail({self.k(e.function + '() was given none')})")
+            return self.fold(lambda: builtin.run(*values))
+        if e.function == "round" and args[1].is_const and args[2].is_const:
+            fast = self.round_code(args[0], args[1].const, args[2].const)
+            if fast is not None:
+                return _Val(fast)
+        texts = []
+        for node, arg in zip(e.args, args, strict=True):
+            text = self.expr(arg)
+            node_type = self._type(node)
+            if not builtin.skips_none and not arg.is_const and \
+                    (isinstance(node_type, T.OptionalType) or node_type in (T.NONE, T.ANY)):
+                text = f"_not_none({text})"
+            texts.append(text)
+        return _Val(f"{self.k(builtin.run)}({', '.join(texts)})")
+
+    def round_code(self, value: _Val, increment: Any, mode: Any) -> str | None:
+        """round(x, constant increment, mode) inline: the built-in's arithmetic, step by step."""
+        if mode not in _ROUNDING or isinstance(increment, bool) or not isinstance(increment, (int, Decimal)):
+            return None
+        step = Decimal(increment)
+        if not step > 0:
+            return None
+        k_step, k_mode = self.k(step), self.k(_ROUNDING[mode])
+        rounded = f"_mul(_div({self.expr(value)}, {k_step}).to_integral_value(rounding={k_mode}), {k_step})"
+        if isinstance(increment, int):
+            return f"int({rounded})"
+        exponent = step.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < 0:
+            return f"{rounded}.quantize({k_step})"
+        return rounded
+
+    def c_Aggregate(self, e: ast.Aggregate, scope: dict[str, _Val]) -> _Val:
+        source = self.cx(e.source, scope)
+        if source.is_const and isinstance(source.const, Unknown):
+            return source
+        if source.mu:
+            raise Unsupported("an aggregate over a list that may be unknown")
+        function = e.function
+        n = next(self.counter)
+        item, values, pending, result = f"it{n}", f"vs{n}", f"pe{n}", f"ag{n}"
+        count, found = f"cn{n}", f"fd{n}"
+        self.emit(f"{values} = []")
+        self.emit(f"{pending} = []")
+        self.emit(f"{count} = 0")
+        self.emit(f"{result} = None")
+        self.emit(f"{found} = False")
+        inner = {**scope, e.variable: _Val(item)}
+        may_be_unknown = False
+        with self.branch(f"for {item} in {self.expr(source)}:"):
+            if e.where is not None:
+                keep = self.bind(self.cx(e.where, inner))
+                if keep.maybe_unknown:
+                    may_be_unknown = True
+                    self.emit(f"if _isinstance({self.expr(keep)}, _Unknown):")
+                    self.emit(f"    {pending}.append({self.expr(keep)})")
+                    self.emit("    continue")
+                self.emit(f"if not {self.expr(keep)}:")
+                self.emit("    continue")
+            self.emit(f"{count} += 1")
+            if function != "count":
+                value = self.bind(self.cx(e.body, inner))
+                if value.maybe_unknown:
+                    may_be_unknown = True
+                    self.emit(f"if _isinstance({self.expr(value)}, _Unknown):")
+                    self.emit(f"    {pending}.append({self.expr(value)})")
+                self.emit(f"{values}.append({self.expr(value)})")
+            if function == "first":
+                self.emit(f"if not {pending}:")
+                self.emit(f"    {result} = {values}[0]")
+                self.emit(f"    {found} = True")
+                self.emit("    break")
+        # After the loop: what the reference returns, in its order of checks.
+        if function == "first":
+            self.emit(f"if not {found} and {pending}:")
+            self.emit(f"    {result} = _unknown(*{pending})")
+            return _Val(result, mu=may_be_unknown)
+        checks = {
+            "any": f"True if any(v is True for v in {values}) else (_unknown(*{pending}) if {pending} else False)",
+            "all": f"False if any(v is False for v in {values}) else (_unknown(*{pending}) if {pending} else True)",
+            "count": f"_unknown(*{pending}) if {pending} else {count}",
+        }
+        if function in checks:
+            self.emit(f"{result} = {checks[function]}")
+            return _Val(result, mu=may_be_unknown)
+        self.emit(f"if {pending}:")
+        self.emit(f"    {result} = _unknown(*{pending})")
+        if function == "sum":
+            result_type = self.program.node_types.get(id(e))
+            self.emit("else:")
+            if result_type == T.INTEGER:
+                self.emit(f"    {result} = sum({values})")
+            else:
+                self.emit(f"    {result} = _D(0)")
+                self.emit(f"    for v in {values}:")
+                self.emit(f"        {result} = _arith('+', {result}, v)")
+        else:
+            self.emit(f"elif {values}:")
+            self.emit(f"    {result} = {function}({values})")
+        return _Val(result, mu=may_be_unknown)
+
+    def _type(self, node: ast.Expr) -> T.Type:
+        return self.program.node_types.get(id(node), T.ANY)
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def compile_shape(program: Program, given: frozenset[str], results: Sequence[str] | None = None) -> CompiledShape:
+    """Compile ``program`` for scenarios that give exactly the facts ``given``."""
+    wanted = tuple(program.results if results is None else results)
+    generator = _Generator(program, given, wanted)
+    source = generator.generate()
+    code = compile(source, f"<clause {program.path}>", "exec")
+    namespace = generator.globals
+    exec(code, namespace)
+    run = namespace["_run"]
+    return CompiledShape(given, wanted, source, run)
+
+
+_UNSUPPORTED = "_compiled_unsupported"
+_SHAPES = "_compiled_shapes"
+
+
+def shape_for(program: Program, given: frozenset[str], results: tuple[str, ...] | None = None) -> CompiledShape | None:
+    """The compiled function for a shape, compiled once per program and shape (None: unsupported)."""
+    state = program.__dict__
+    if state.get(_UNSUPPORTED):
+        return None
+    shapes: dict[tuple[frozenset[str], tuple[str, ...] | None], CompiledShape] = state.setdefault(_SHAPES, {})
+    key = (given, results)
+    compiled = shapes.get(key)
+    if compiled is None:
+        try:
+            compiled = compile_shape(program, given, results)
+        except Unsupported:
+            state[_UNSUPPORTED] = True
+            return None
+        shapes[key] = compiled
+    return compiled
+
+
+def compiled_evaluation(program: Program, facts: Mapping[str, object]) -> Evaluation:
+    """An ``Evaluation`` whose results the compiled code has already computed.
+
+    It behaves like the reference ``Evaluation`` (defines not among the
+    results are still computed lazily on request). When the compiled code
+    fails, the scenario is left to the reference evaluator, which reports
+    the error with its clause-file position.
+    """
+    evaluation = Evaluation(program, facts)
+    compiled = shape_for(program, frozenset(facts))
+    if compiled is None:
+        return evaluation
+    try:
+        values, readings = compiled.run(facts)
+    except Exception:
+        return evaluation
+    done = evaluation.done
+    for name, value, used in zip(compiled.results, values, readings, strict=True):
+        done[name] = _Done(value, used if isinstance(used, frozenset) else frozenset(used))
+    return evaluation
+
+
+def evaluate_values(program: Program, facts: Mapping[str, object],
+                    results: tuple[str, ...] | None = None) -> dict[str, tuple[object, frozenset[str]]] | None:
+    """Compiled values and readings of the results (None when the compiled path
+    does not apply: an unsupported program or a scenario whose evaluation fails)."""
+    compiled = shape_for(program, frozenset(facts), results)
+    if compiled is None:
+        return None
+    try:
+        values, readings = compiled.run(facts)
+    except Exception:
+        return None
+    pairs = zip(compiled.results, values, readings, strict=True)
+    return {name: (value, frozenset(used)) for name, value, used in pairs}
+
+
+__all__ = ["CompiledShape", "Unsupported", "compile_shape", "compiled_evaluation", "evaluate_values", "shape_for"]
