@@ -99,3 +99,113 @@ def human(value: object, type_: T.Type | None = None) -> str:
 
 def human_fact(value: Any, type_: T.Type) -> str:
     return human(value, type_)
+
+
+# ---------------------------------------------------------------- prose (memos)
+#
+# The functions above format a value on its own; the ones below write values
+# into sentences: whole dollars without cents, long decimals cut short with an
+# ellipsis, datetimes named by the contract's home zone, distances in words.
+
+_ELLIPSIS = "…"
+
+
+def amount(value: Decimal) -> str:
+    """Money in prose: $2,500 for whole dollars, otherwise every digit ($2.83849, $1,020.50)."""
+    if value == value.to_integral_value():
+        sign = "-" if value < 0 else ""
+        return f"{sign}${abs(int(value)):,}"
+    return money(value)
+
+
+def approx(value: Decimal | int, places: int = 10) -> str:
+    """A number with at most ``places`` decimals, cut (not rounded) and marked with an ellipsis."""
+    if isinstance(value, int):
+        return number(value)
+    text = format_decimal(value)
+    whole, _, fraction = text.partition(".")
+    if len(fraction) <= places:
+        return number(value)
+    sign = "-" if whole.startswith("-") else ""
+    grouped = f"{abs(int(whole)):,}" if whole.lstrip("-") else "0"
+    return f"{sign}{grouped}.{fraction[:places]}{_ELLIPSIS}"
+
+
+def points(value: Decimal) -> str:
+    """A difference of two percents: 0.1 percentage points."""
+    shown = format_percent(value)[:-1]
+    unit = "percentage point" if Decimal(shown) == 1 else "percentage points"
+    return f"{shown} {unit}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count:,} {word}" + ("" if count == 1 else "s")
+
+
+def elapsed(value: dt.timedelta) -> str:
+    """A length of time in words: 1 day, 2 hours and 15 minutes."""
+    seconds = int(abs(value).total_seconds())
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    parts = [_plural(n, w) for n, w in ((days, "day"), (hours, "hour"), (minutes, "minute"), (seconds, "second"))
+             if n]
+    if not parts:
+        return "no time"
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def zone_name(value: dt.datetime, home: dt.tzinfo | None = None) -> str:
+    """The abbreviation shown after a time: EST, EDT; a bare UTC offset takes the
+    home zone's name when the home zone observed that offset at that moment."""
+    name = value.tzname() or value.strftime("%z")
+    if home is not None and isinstance(value.tzinfo, dt.timezone) and name.startswith("UTC") \
+            and value.utcoffset() != dt.timedelta(0):
+        local = value.astimezone(home)
+        if local.utcoffset() == value.utcoffset():
+            return local.tzname() or name
+    return name.replace("UTC-", "UTC−")
+
+
+def moment(value: dt.datetime, home: dt.tzinfo | None = None) -> str:
+    """5:00 p.m. EST, June 18, 2003 (a bare offset named by the home zone when it matches)."""
+    return f"{clock(value)} {zone_name(value, home)}, {date(value)}"
+
+
+def home_clock(value: dt.datetime, home: dt.tzinfo) -> dt.datetime | None:
+    """The same instant on the home zone's clocks, when a fixed-offset time reads differently there."""
+    if not isinstance(value.tzinfo, dt.timezone):
+        return None
+    local = value.astimezone(home)
+    if local.utcoffset() == value.utcoffset():
+        return None
+    return local
+
+
+def place_name(zone_key: str | None) -> str:
+    """America/New_York → New York."""
+    if not zone_key:
+        return "the home zone"
+    return zone_key.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def prose(value: object, type_: T.Type | None = None, home: dt.tzinfo | None = None) -> str:
+    """A value as written in a sentence of a memo."""
+    base = T.strip_optional(type_) if type_ is not None else None
+    if isinstance(value, Decimal) and not isinstance(value, bool):
+        if base == T.MONEY:
+            return amount(value)
+        if base == T.PERCENT:
+            return percent(value)
+        return approx(value)
+    if isinstance(value, dt.datetime):
+        return moment(value, home)
+    if isinstance(value, dict):
+        fields = dict(base.fields) if isinstance(base, T.RecordType) else {}
+        return "; ".join(f"{AGENCY_NAMES.get(k, k)} {prose(v, fields.get(k), home)}" for k, v in value.items())
+    if isinstance(value, tuple):
+        element = base.element if isinstance(base, T.ListType) else None
+        if not value:
+            return "none"
+        return "; ".join(prose(v, element, home) for v in value)
+    return human(value, type_)
