@@ -1,0 +1,457 @@
+"""`clause run`: many scenarios against one contract, on every core.
+
+Inputs are scenario files (YAML/JSON; a file with `cases:` gives one
+scenario per case), directories of them, globs, and tables of scenarios:
+CSV or JSON Lines with one scenario per row and one fact per column (lists
+and records as JSON in a cell, an empty cell for a fact not given, `null`
+for none; a `scenario`, `name` or `title` column names the row).
+
+The contract is parsed and checked once (and cached, engine/cache.py); the
+scenarios are evaluated by the compiled evaluator in worker processes, a
+chunk at a time with a bounded number of chunks in flight, so memory stays
+flat however many rows a table has, and results are written in input order
+as they arrive. A scenario that fails is reported by name and never stops
+the others; the exit status says whether any failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import glob
+import json
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+from engine.check import Program
+from engine.errors import ClauseError, Diagnostic, SourceMap, Span
+
+SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
+TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson")
+NAME_COLUMNS = ("scenario", "name", "title")
+CHUNK = 256  # scenarios per task sent to a worker
+IN_FLIGHT = 4  # chunks queued per worker: bounds memory
+SHOWN_FAILURES = 20  # failures printed in full on stderr; the rest are counted
+
+
+@dataclass(frozen=True)
+class Item:
+    """One unit of work: a scenario file, or one row of a table."""
+
+    name: str
+    path: str
+    facts: dict[str, Any] | None = None  # a table row's facts (None: load the file)
+    line: int = 0
+    columns: dict[str, int] = field(default_factory=dict)  # fact → column of the row
+    title: str | None = None
+    problem: str | None = None  # the row could not be read
+
+
+@dataclass
+class Row:
+    """One scenario's outcome, ready to write."""
+
+    name: str
+    data: dict[str, Any]
+    failed: bool
+    report: str = ""  # diagnostics for stderr
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def expand(inputs: Sequence[str]) -> tuple[list[Path | str], list[str]]:
+    """Files to read (in order) and inputs that matched nothing."""
+    found: list[Path | str] = []
+    missing: list[str] = []
+    for given in inputs:
+        path = Path(given)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in
+                           SCENARIO_SUFFIXES + TABLE_SUFFIXES)
+            found.extend(files)
+            if not files:
+                missing.append(given)
+        elif path.exists():
+            found.append(path)
+        elif glob.has_magic(given):
+            matches = sorted(glob.glob(given, recursive=True))
+            found.extend(Path(m) for m in matches if Path(m).is_file())
+            if not matches:
+                missing.append(given)
+        else:
+            missing.append(given)
+    return found, missing
+
+
+def items_of(path: Path) -> Iterator[Item]:
+    """The scenarios one input file holds (table rows are read lazily)."""
+    suffix = path.suffix.lower()
+    shown = str(path)
+    if suffix == ".csv":
+        yield from _csv_items(path)
+    elif suffix in (".jsonl", ".ndjson"):
+        yield from _jsonl_items(path)
+    else:
+        yield Item(shown, shown)
+
+
+def _cell(text: str) -> Any:
+    return None if text.strip() == "null" else text
+
+
+def _csv_items(path: Path) -> Iterator[Item]:
+    shown = str(path)
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as error:
+        yield Item(shown, shown, problem=f"cannot read {shown}: {error.strerror or error}")
+        return
+    with handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        except (csv.Error, UnicodeDecodeError) as error:
+            yield Item(shown, shown, problem=f"not a CSV table: {error}")
+            return
+        header = [h.strip() for h in header]
+        name_column = next((i for i, h in enumerate(header) if h.lower() in NAME_COLUMNS), None)
+        start = 1
+        while True:
+            line = reader.line_num + 1
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except (csv.Error, UnicodeDecodeError) as error:
+                yield Item(f"{shown}:{line}", shown, line=line, problem=f"not a CSV row: {error}")
+                return
+            start = line
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) > len(header):
+                yield Item(f"{shown}:{start}", shown, line=start,
+                           problem=f"the row has {len(cells)} cells but the header names {len(header)} columns")
+                continue
+            facts: dict[str, Any] = {}
+            columns: dict[str, int] = {}
+            offset = 1
+            for index, (column, text) in enumerate(zip(header, cells, strict=False)):
+                if index != name_column and text != "":
+                    facts[column] = _cell(text)
+                    columns[column] = offset
+                offset += len(text) + 1
+            name = cells[name_column].strip() if name_column is not None and name_column < len(cells) else ""
+            yield Item(name or f"{shown}:{start}", shown, facts, start, columns)
+
+
+def _jsonl_items(path: Path) -> Iterator[Item]:
+    shown = str(path)
+    try:
+        handle = path.open(encoding="utf-8")
+    except OSError as error:
+        yield Item(shown, shown, problem=f"cannot read {shown}: {error.strerror or error}")
+        return
+    with handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            default = f"{shown}:{number}"
+            try:
+                data = json.loads(text, parse_float=Decimal)
+            except json.JSONDecodeError as error:
+                yield Item(default, shown, line=number, problem=f"not valid JSON: {error.msg}")
+                continue
+            if not isinstance(data, dict):
+                yield Item(default, shown, line=number, problem="a row is a JSON object of facts")
+                continue
+            title = None
+            if isinstance(data.get("facts"), dict):
+                title = data.get("title")
+                name = data.get("scenario") or data.get("name") or title
+                facts = dict(data["facts"])
+            else:
+                name = next((data[k] for k in NAME_COLUMNS if isinstance(data.get(k), str)), None)
+                facts = {k: v for k, v in data.items() if k not in NAME_COLUMNS}
+            yield Item(str(name) if name else default, shown, facts, number, title=title)
+
+
+def count_items(paths: Iterable[Path | str]) -> int:
+    """About how many scenarios the inputs hold (for the progress bar)."""
+    total = 0
+    for path in paths:
+        p = Path(path)
+        if p.suffix.lower() in TABLE_SUFFIXES:
+            try:
+                lines = 0
+                with p.open("rb") as handle:
+                    while chunk := handle.read(1 << 20):
+                        lines += chunk.count(b"\n")
+            except OSError:
+                lines = 1
+            total += max(lines - (1 if p.suffix.lower() == ".csv" else 0), 1)
+        else:
+            total += 1
+    return total
+
+
+# ---------------------------------------------------------------- evaluating one scenario
+
+_PROGRAM: Program | None = None
+
+
+def _errors_json(diagnostics: Iterable[Diagnostic]) -> list[str]:
+    out = []
+    for d in diagnostics:
+        text = d.render().split("\n", 1)[0]
+        if d.help:
+            text += f" (help: {d.help})"
+        out.append(text)
+    return out
+
+
+def evaluate_item(program: Program, item: Item) -> list[Row]:
+    """Rows for one item; never raises for bad input."""
+    from engine.api import evaluate
+    from engine.scenario import Scenario, load_scenario
+
+    if item.problem is not None:
+        diagnostic = Diagnostic(item.problem, Span(item.path, item.line, 1, item.line, 2) if item.line
+                                else Span(item.path, 0, 0, 0, 0))
+        return [_failed(program, item.name, [diagnostic], None)]
+    scenarios: list[tuple[str, Scenario]] = []
+    if item.facts is None:
+        from engine.testing import case_scenarios
+
+        try:
+            if Path(item.path).suffix.lower() == ".json":
+                scenarios = [(item.name, load_scenario(item.path))]
+            else:
+                scenarios = case_scenarios(Path(item.path))
+        except ClauseError as error:
+            return [_failed(program, item.name, error.diagnostics, error.sources)]
+    else:
+        positions = {name: (item.line, column) for name, column in item.columns.items()}
+        positions.update({f"key:{name}": (item.line, column) for name, column in item.columns.items()})
+        scenarios = [(item.name, Scenario(item.path, item.title, None, item.facts, positions, SourceMap()))]
+    rows = []
+    for name, scenario in scenarios:
+        try:
+            outcome = evaluate(program, scenario)
+        except ClauseError as error:
+            rows.append(_failed(program, name, error.diagnostics, error.sources))
+            continue
+        data = outcome.to_json()
+        data["scenario"] = name
+        report = ""
+        if outcome.errors:
+            report = "\n".join(
+                Diagnostic(f"cannot compute `{e.rule}`: {e.message}", e.span).render(program.sources)
+                for e in outcome.errors)
+        rows.append(Row(name, data, bool(outcome.errors), report))
+    return rows
+
+
+def _failed(program: Program, name: str, diagnostics: Sequence[Diagnostic], sources: SourceMap | None) -> Row:
+    data = {"contract": program.path, "scenario": name, "results": {}, "errors": _errors_json(diagnostics)}
+    report = "\n".join(d.render(sources) for d in diagnostics)
+    return Row(name, data, True, report)
+
+
+def _init_worker(program: Program | None, contract: str) -> None:
+    global _PROGRAM
+    if program is None:
+        from engine.api import load_contract
+
+        program = load_contract(contract)
+    _PROGRAM = program
+
+
+def _run_chunk(chunk: list[Item]) -> list[Row]:
+    assert _PROGRAM is not None
+    rows: list[Row] = []
+    for item in chunk:
+        rows.extend(evaluate_item(_PROGRAM, item))
+    return rows
+
+
+def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
+    chunk: list[Item] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def evaluate_all(program: Program, items: Iterable[Item], workers: int, chunk: int = CHUNK) -> Iterator[Row]:
+    """Rows in input order, evaluated in ``workers`` processes (in this one when 1)."""
+    chunks = _chunks(items, chunk)
+    first = next(chunks, None)
+    if first is None:
+        return
+    second = next(chunks, None)
+    if workers <= 1 or second is None:
+        for part in (first, second, *chunks):
+            if part:
+                for item in part:
+                    yield from evaluate_item(program, item)
+        return
+    methods = multiprocessing.get_all_start_methods()
+    # fork shares the parsed, checked and compiled program with the workers;
+    # elsewhere each worker loads it from the cache.
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    inherited = program if context.get_start_method() == "fork" else None
+    with context.Pool(workers, initializer=_init_worker, initargs=(inherited, program.path)) as pool:
+        pending: deque[Any] = deque()
+        for part in (first, second, *chunks):
+            pending.append(pool.apply_async(_run_chunk, (part,)))
+            while len(pending) >= workers * IN_FLIGHT:
+                yield from pending.popleft().get()
+        while pending:
+            yield from pending.popleft().get()
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+class _Writer:
+    def __init__(self, program: Program, out: TextIO):
+        self.program = program
+        self.out = out
+
+    def write(self, row: Row) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        pass
+
+
+class _JsonlWriter(_Writer):
+    def write(self, row: Row) -> None:
+        self.out.write(json.dumps(row.data, ensure_ascii=False) + "\n")
+
+
+class _CsvWriter(_Writer):
+    def __init__(self, program: Program, out: TextIO):
+        super().__init__(program, out)
+        self.csv = csv.writer(out, lineterminator="\n")
+        self.csv.writerow(["scenario", *program.results, "errors"])
+
+    def write(self, row: Row) -> None:
+        results = row.data.get("results", {})
+        cells = [_cell_text(results.get(name, {}).get("value")) for name in self.program.results]
+        self.csv.writerow([row.name, *cells, "; ".join(row.data.get("errors", []))])
+
+
+class _TableWriter(_Writer):
+    """A table for people: buffered, showing the results determined in some scenario."""
+
+    def __init__(self, program: Program, out: TextIO):
+        super().__init__(program, out)
+        self.rows: list[Row] = []
+
+    def write(self, row: Row) -> None:
+        self.rows.append(row)
+
+    def close(self) -> None:
+        shown = [name for name in self.program.results
+                 if any(r.data.get("results", {}).get(name, {}).get("value") is not None for r in self.rows)]
+        header = ["scenario", *shown, "status"]
+        lines = [header]
+        for row in self.rows:
+            results = row.data.get("results", {})
+            status = "FAILED" if row.failed else "ok"
+            lines.append([row.name, *(_cell_text(results.get(n, {}).get("value")) or "–" for n in shown), status])
+        widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+        for number, line in enumerate(lines):
+            self.out.write("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+                           + "\n")
+            if number == 0:
+                self.out.write("  ".join("-" * width for width in widths) + "\n")
+        hidden = len(self.program.results) - len(shown)
+        if hidden and self.rows:
+            self.out.write(f"({hidden} results undetermined in every scenario are not shown)\n")
+
+
+WRITERS: dict[str, Callable[[Program, TextIO], _Writer]] = {
+    "jsonl": _JsonlWriter, "csv": _CsvWriter, "table": _TableWriter,
+}
+
+
+# ---------------------------------------------------------------- the command
+
+
+def _progress(total: int, err: TextIO) -> Any:
+    """A progress bar on stderr for long runs; silent when stderr is not a terminal."""
+    isatty = getattr(err, "isatty", None)
+    if not (callable(isatty) and isatty()):
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, file=err, unit=" scenarios", delay=0.5, dynamic_ncols=True, leave=False)
+
+
+def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from engine.api import load_contract
+
+    destination: Path | None = Path(args.output) if args.output else None
+    if destination is not None and destination.exists() and not args.force:
+        err.write(Diagnostic(f"{destination} already exists", Span(str(destination), 0, 0, 0, 0),
+                             help="pass --force to overwrite it").render() + "\n")
+        return 1
+    program = load_contract(args.contract)
+    paths, missing = expand(args.scenarios)
+    failures = 0
+    for given in missing:
+        err.write(Diagnostic(f"no scenario file matches {given}", Span(given, 0, 0, 0, 0)).render() + "\n")
+    workers = args.workers if args.workers and args.workers > 0 else (os.cpu_count() or 1)
+    items = (item for path in paths for item in items_of(Path(path)))
+    bar = _progress(count_items(paths), err)
+    handle: TextIO = destination.open("w", encoding="utf-8", newline="") if destination else out
+    total = 0
+    try:
+        writer = WRITERS[args.format](program, handle)
+        for row in evaluate_all(program, items, workers):
+            total += 1
+            writer.write(row)
+            if row.failed:
+                failures += 1
+                if failures <= SHOWN_FAILURES:
+                    if bar is not None:
+                        bar.clear()
+                    err.write(f"scenario {row.name}: failed\n{row.report}\n")
+            if bar is not None:
+                bar.update(1)
+        writer.close()
+    finally:
+        if bar is not None:
+            bar.close()
+        if destination is not None:
+            handle.close()
+    if failures > SHOWN_FAILURES:
+        err.write(f"… and {failures - SHOWN_FAILURES} more failed scenarios (their errors are in the output)\n")
+    failed_inputs = len(missing)
+    err.write(f"{total} scenarios, {failures} failed" + (f", {failed_inputs} inputs not found" if missing else "")
+              + (f"; written to {destination}" if destination else "") + "\n")
+    return 1 if failures or failed_inputs else 0
