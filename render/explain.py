@@ -126,7 +126,8 @@ def count_words(n: int) -> str:
 # ---------------------------------------------------------------- words
 
 
-_DETERMINERS = {"the", "a", "an", "this", "that", "these", "those", "each", "every", "its", "his", "her",
+_DETERMINERS = {"from", "to", "on", "in", "at", "by", "for", "with",
+                "the", "a", "an", "this", "that", "these", "those", "each", "every", "its", "his", "her",
                 "their", "any", "no", "all", "one", "whether", "how", "what", "which", "who"}
 
 
@@ -138,13 +139,16 @@ def humanize(name: str) -> str:
 
 
 def title(name: str) -> str:
-    text = humanize(name)
+    """conversion_permitted → Conversion permitted; series_b_shares → Series B shares."""
+    words = [w.upper() if len(w) == 1 and w != "a" else w for w in humanize(name).split(" ")]
+    text = " ".join(words)
     return text[:1].upper() + text[1:]
 
 
 def noun(description: str | None, name: str) -> str:
     """A description used as a noun phrase: 'the principal amount of the Note surrendered'."""
     text = (description or humanize(name)).strip().rstrip(".")
+    text = re.split(r"; |: ", text, maxsplit=1)[0]
     first = text.split(" ", 1)[0].lower() if text else ""
     if first in _DETERMINERS or text[:1] in "$0123456789\"'“":
         return text
@@ -223,6 +227,8 @@ class Point:
     error: str | None = None
     detail: Point | None = None  # the one statement that decides a labelled condition
     label: str | None = None  # the condition's label, as written in the clause file
+    role: str = ""  # "branch": the branch an `if` took
+    claim: Phrase | None = None  # for the condition of an `if`: what holds, as a clause
     subject: Phrase | None = None  # for a comparison: what is compared ...
     predicate: Phrase | None = None  # ... and what is said of it
 
@@ -401,10 +407,25 @@ class Explainer:
         self.attach_rounding(point, name)
         return point
 
+    def not_stated(self, step: Step) -> Point:
+        """A step waiting for facts: name what is missing, in words."""
+        missing = sorted(step.value.missing) if isinstance(step.value, Unknown) else []
+        words = [self.fact_words(n) for n in missing]
+        return Point(P(capitalize(P(join_words(words))), " — not stated (", ", ".join(missing), ")"),
+                     "undetermined", "unknown")
+
+    def fact_words(self, name: str) -> str:
+        """A fact as the object of 'states': 'whether the owner is an Affiliate', 'the notice time'."""
+        info = self.program.facts.get(name)
+        if info is None:
+            return name
+        if T.strip_optional(info.type) == T.BOOLEAN:
+            return "whether " + (info.decl.description or humanize(name))
+        return noun(info.decl.description, name)
+
     def missing_point(self, value: Unknown) -> Point:
         names = sorted(value.missing)
-        words = [f"{noun(self.program.facts[n].decl.description, n)} ({n})" if n in self.program.facts else n
-                 for n in names]
+        words = [f"{self.fact_words(n)} ({n})" for n in names]
         return Point(P("cannot be decided until the scenario states ", join_words(words)), "undetermined",
                      "unknown")
 
@@ -435,12 +456,14 @@ class Explainer:
     def explain(self, step: Step, depth: int, rule: str | None = None) -> tuple[str | None, list[Point]]:
         """The points that explain a step's value: (an introduction, the points)."""
         node = step.node
+        if depth > 40:
+            return None, [Point(P(self.code(node), ": ", self.val(step.value, self.type_of(node))))]
         if isinstance(node, ast.Conditions):
             return self.conditions(step, depth)
         if isinstance(node, ast.Binary) and node.op in ("and", "or"):
             return self.connective(step, depth)
         if isinstance(node, ast.Unless):
-            return None, self.unless(step, depth)
+            return self.unless_parts(step, depth)
         if isinstance(node, ast.If):
             return None, self.if_points(step, depth)
         if isinstance(node, ast.Name):
@@ -459,7 +482,8 @@ class Explainer:
         items = [self.condition(child, depth) for child in step.children]
         n = len(node.items)
         if node.quantifier == "all":
-            intro = f"All {count_words(n)} conditions must be met:" if n > 1 else "This condition must be met:"
+            intro = ("Both conditions must be met:" if n == 2 else f"All {count_words(n)} conditions must be met:") \
+                if n > 1 else "This condition must be met:"
         else:
             intro = f"At least one of these {count_words(n)} must be met:" if n > 1 else "This must be met:"
         return intro, items
@@ -467,7 +491,7 @@ class Explainer:
     def connective(self, step: Step, depth: int) -> tuple[str | None, list[Point]]:
         node = step.node
         assert isinstance(node, ast.Binary)
-        operands = list(_flatten(step, node.op))
+        operands = [leaf for child in step.children for leaf in _flatten(child, node.op)]
         items = [self.condition(child, depth) for child in operands]
         if node.op == "and":
             intro = "Both must be met:" if len(items) == 2 else "All of these must be met:"
@@ -524,38 +548,55 @@ class Explainer:
             out.extend(c for c in found if c not in out)
         return out
 
-    def unless(self, step: Step, depth: int) -> list[Point]:
+    def unless_parts(self, step: Step, depth: int) -> tuple[str | None, list[Point]]:
+        """`rule unless exception`: the rule's own points, then one point per exception."""
         node = step.node
         assert isinstance(node, ast.Unless)
         points: list[Point] = []
-        if step.children:
-            rule_step = step.children[0]
-            intro, children = self.explain(rule_step, depth)
-            status, tone = _status(rule_step.value)
-            head = Point(P("The rule itself"), status or None, tone, children, intro)
+        intro: str | None = None
+        rule_step = step.children[0] if step.children else None
+        if rule_step is not None:
             if isinstance(rule_step.node, ast.Name) and rule_step.node.name in self.program.rules:
-                head = self.rule_point(rule_step.node.name, depth=depth)
-            points.append(head)
+                points.append(self.rule_point(rule_step.node.name, depth=depth))
+            elif isinstance(rule_step.node, ast.Unless):
+                intro, points = self.unless_parts(rule_step, depth)
+            else:
+                intro, inner = self.explain(rule_step, depth)
+                if intro is None:
+                    status, tone = _status(rule_step.value)
+                    inner = inner or [Point(P(capitalize(self.statement(rule_step, depth).text)), status or None,
+                                            tone)]
+                points.extend(inner)
+        where = self.note_cites([node.citation]) if node.citation else Phrase()
         if len(step.children) > 1:
-            exception_step = step.children[1]
-            status, tone = _status(exception_step.value, "exception")
-            where = self.note_cites([node.citation]) if node.citation else Phrase()
-            words, _ = self.term(exception_step)
-            if isinstance(exception_step.node, ast.Name) and exception_step.node.name in self.program.facts:
-                info = self.program.facts[exception_step.node.name]
-                words = info.decl.description or humanize(exception_step.node.name)
-            elif isinstance(exception_step.node, ast.Name) and exception_step.node.name in self.program.rules:
-                words = self.describe_rule(exception_step.node.name) or humanize(exception_step.node.name)
-            text = P("The exception", where, ": ", words or "the exception") if words else P("The exception", where)
-            intro, children = self.explain(exception_step, depth)
-            if isinstance(exception_step.node, ast.Name) and exception_step.node.name in self.program.rules:
-                children = [self.rule_point(exception_step.node.name, depth=depth, status_kind="plain")]
-                intro = None
-            points.append(Point(text, status or None, tone, children, intro))
-        elif step.children and step.children[0].value is False:
-            points.append(Point(P("The exception", self.note_cites([node.citation]) if node.citation else Phrase(),
-                                  " need not be considered: the rule itself is not met")))
-        return points
+            points.append(self.exception_point(step.children[1], where, depth))
+        else:
+            points.append(Point(P("The exception", where, " need not be considered, as the rule itself is not met"),
+                                None, "info", label="exception"))
+        lead = intro.rstrip(":") if intro else "The rule must be met"
+        if lead.startswith("This condition must be met"):
+            lead = "This condition must be met"
+        return f"{lead}, and no exception may apply:", points
+
+    def exception_point(self, step: Step, where: Phrase, depth: int) -> Point:
+        node = step.node
+        status, tone = _status(step.value, "exception")
+        if isinstance(node, ast.Name) and node.name in self.program.rules:
+            words = self.describe_rule(node.name) or humanize(node.name)
+            point = self.rule_point(node.name, depth=depth, status_kind="exception")
+            point.text = P("Exception", where, ": ", words)
+            point.label = words
+            return point
+        if isinstance(node, ast.Name) and node.name in self.program.facts:
+            info = self.program.facts[node.name]
+            words = info.decl.description or humanize(node.name)
+            shown = "yes" if step.value is True else "no" if step.value is False else "not stated"
+            return Point(P("Exception", where, ": ", words, " — ", value_frag(shown),
+                           f" ({self.fact_source(node.name)})"), status or None, tone, label=words)
+        intro, children = self.explain(step, depth)
+        if not children:
+            children = [self.statement(step, depth)]
+        return Point(P("Exception", where), status or None, tone, children, intro, label="exception")
 
     def if_points(self, step: Step, depth: int) -> list[Point]:
         node = step.node
@@ -565,6 +606,7 @@ class Explainer:
         condition = step.children[0]
         chosen = step.children[1] if len(step.children) > 1 else None
         cond_point = self.condition(condition, depth)
+        cond_point.claim = self.claim(cond_point, condition.value)
         if cond_point.status in ("met", "not met"):
             cond_point.status, cond_point.tone = None, "info"
         if isinstance(condition.value, Unknown) or chosen is None:
@@ -572,6 +614,11 @@ class Explainer:
         lead = "so " if condition.value else "otherwise "
         words, cites = self.term(chosen)
         shown = self.val(chosen.value, self.type_of(chosen.node))
+        if isinstance(chosen.node, (ast.Binary, ast.Call, ast.Aggregate, ast.Negate)):
+            branch = self.statement(chosen, depth)
+            branch.text = P(lead, branch.text)
+            branch.role = "branch"
+            return [cond_point, branch]
         intro, children = (None, []) if isinstance(chosen.node, ast.Literal) else self.explain(chosen, depth)
         if isinstance(chosen.node, ast.Name) and chosen.node.name in self.program.rules:
             text = P(lead, words, self.note_cites(cites), " applies: ", shown)
@@ -583,7 +630,17 @@ class Explainer:
                 children = []
         else:
             text = P(lead, "the value is ", shown)
-        return [cond_point, Point(text, None, "info", children, intro)]
+        return [cond_point, Point(text, None, "info", children, intro, role="branch")]
+
+    def claim(self, point: Point, value: object) -> Phrase:
+        """What a condition's point says is the case, as a clause: 'the issue is exempt', 'X, $5, is below $6'."""
+        if point.subject is not None or point.label is None:
+            detail = point.reason
+            if detail.subject is not None or value not in (True, False):
+                return detail.text
+        label = point.label or re.sub(r"\s*\([,\s]*\)", "", "".join(f.text for f in point.text if f.kind != "cite"))
+        cites = [f for f in point.text if f.kind == "cite"]
+        return P(label if value is True else negate(label), cites_phrase(f.text for f in cites))
 
     def name_points(self, step: Step, depth: int) -> list[Point]:
         node = step.node
@@ -599,10 +656,12 @@ class Explainer:
         source = self.fact_source(name)
         citation = self.note_cites([info.decl.section] if info.decl.section else [])
         if isinstance(value, Unknown):
-            return self.missing_point(value)
+            return Point(P(capitalize(P(self.fact_words(name))), citation, " — not stated (", name, ")"),
+                         "undetermined", "unknown")
         if info.type == T.BOOLEAN:
             words = info.decl.description or humanize(name)
-            return Point(P(words, citation, ": ", value_frag("yes" if value else "no"), f" ({source})"))
+            return Point(P(words, citation, ": ", value_frag("yes" if value else "no"), f" ({source})"),
+                         label=words)
         return Point(P(capitalize(P(noun(info.decl.description, name))), citation, ": ",
                        self.val(value, info.type), f" ({source})"))
 
@@ -613,9 +672,7 @@ class Explainer:
         if isinstance(step.value, Unknown) and isinstance(node, ast.Compare) and len(step.children) == 2:
             return self.undecided_comparison(step)
         if isinstance(step.value, Unknown) and not isinstance(node, (ast.Conditions, ast.Binary)):
-            words, _ = self.term(step)
-            text = P(capitalize(P(words or self.code(node))), " cannot be decided yet")
-            return Point(text, "undetermined", "unknown", [self.missing_point(step.value)])
+            return self.not_stated(step)
         if isinstance(node, ast.Compare):
             subject, predicate = self.comparison_parts(step)
             return Point(P(subject, predicate), subject=subject, predicate=predicate)
@@ -797,9 +854,12 @@ class Explainer:
             unit = self.unit_words(increment, self.type_of(node.args[1]))
             how = _ROUNDING_WORDS.get(mode, "by " + mode + " to {unit}").format(unit=unit)
             entries: list[Phrase] = []
-            formula = self.legend(inner, entries)
-            text = P(value_frag(formula), " = ", self.val(inner.value, self.type_of(inner.node)),
-                     f", rounded {how}: ", shown)
+            if isinstance(inner.node, (ast.Binary, ast.Negate)):
+                formula = self.legend(inner, entries)
+                text = P(value_frag(formula), " = ", self.val(inner.value, self.type_of(inner.node)),
+                         f", rounded {how}: ", shown)
+            else:
+                text = P(capitalize(self.obj(inner)), f", rounded {how}: ", shown)
             point = Point(text)
             if entries:
                 point.children.append(Point(P("where ", join_phrases(entries, "; ", "; and "))))
@@ -851,11 +911,15 @@ class Explainer:
             return Point(P(words, join_phrases(items, "; ", " and "), ": ", shown),
                          children=self.arg_points(args, depth))
         if name == "local" and len(args) == 2:
-            return Point(P(self.show(values[0]), " on ", humanize(_name_of(node.args[1]) or "local"),
+            return Point(P(capitalize(self.obj(args[0])), ", on ", humanize(_name_of(node.args[1]) or "local"),
                            " clocks: ", shown), children=self.arg_points(args[:1], depth))
         if name == "date_of" and args:
-            return Point(P("The date of ", self.show(values[0]), ": ", shown),
-                         children=self.arg_points(args, depth))
+            inner = args[0]
+            if isinstance(inner.node, ast.Call) and inner.node.function == "local" and len(inner.children) == 2:
+                place = humanize(_name_of(inner.node.args[1]) or "local")
+                return Point(P(f"The day on {place} clocks of ", self.obj(inner.children[0]), ": ", shown),
+                             children=self.arg_points(inner.children[:1], depth))
+            return Point(P("The day of ", self.obj(inner), ": ", shown), children=self.arg_points(args, depth))
         if name == "days_between" and len(args) == 2:
             return Point(P("From ", self.show(values[0]), " to ", self.show(values[1]), ": ", shown, " days"),
                          children=self.arg_points(args, depth))
@@ -884,8 +948,6 @@ class Explainer:
                 trace = self.traces.get(node.name)
                 if trace is not None and trace.step is not None and not isinstance(trace.step.node, ast.Literal):
                     points.append(self.rule_point(node.name, depth=depth, status_kind="plain"))
-            elif isinstance(node, ast.Name) and node.name in self.program.facts:
-                points.append(self.fact_point(node.name, arg.value))
             elif isinstance(node, (ast.Call, ast.Binary, ast.Aggregate)):
                 points.append(self.statement(arg, depth))
         return points
@@ -983,7 +1045,7 @@ class Explainer:
             if failing:
                 for child in failing:
                     visit(child)
-            elif p is not point and p.reason.text.plain not in [o.text.plain for o in out]:
+            elif (p is not point or p.detail is not None) and p.reason.text.plain not in [o.text.plain for o in out]:
                 out.append(p.reason)
 
         visit(point)

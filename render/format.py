@@ -115,7 +115,10 @@ def amount(value: Decimal) -> str:
     if value == value.to_integral_value():
         sign = "-" if value < 0 else ""
         return f"{sign}${abs(int(value)):,}"
-    return money(value)
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -6:
+        return ("-" if value < 0 else "") + "$" + approx(abs(value), 6)
+    return money(value.normalize())
 
 
 def approx(value: Decimal | int, places: int = 10) -> str:

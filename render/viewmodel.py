@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from engine import ast
@@ -145,6 +146,7 @@ class NotAddressed:
 class Memo:
     heading: Heading
     summary: list[ResultView]
+    pending: list[ResultView]
     reasoning: list[ResultView]
     readings: list[ReadingView]
     zone_notes: list[ZoneNote]
@@ -247,7 +249,9 @@ def build_memo(outcome: Outcome, generated: dt.datetime | None = None, contract_
     fact_by_name = {f.name: f for f in facts}
 
     addressed_facts = _addressing_facts(outcome)
-    addressed = [r for r in program.results if deps.facts(r) & addressed_facts]
+    fact_parts = {_part(program.facts[f].decl.section) for f in addressed_facts if f in program.facts}
+    addressed = [r for r in program.results if deps.facts(r) & addressed_facts
+                 and (None in fact_parts or any(_part(c) in fact_parts for c in program.cites.get(r, [None])))]
     views = {name: _result_view(outcome, name, fact_by_name) for name in program.results}
 
     consumers: dict[str, set[str]] = {name: set() for name in program.results}
@@ -257,6 +261,16 @@ def build_memo(outcome: Outcome, generated: dt.datetime | None = None, contract_
     principal = [r for r in addressed
                  if not any(program.rules[c].type == T.BOOLEAN for c in consumers.get(r, ()) if c in addressed)]
     principal.sort(key=lambda r: (program.rules[r].type != T.BOOLEAN, program.results.index(r)))
+    # An undetermined outcome gets a paragraph of its own only when the scenario gives most of what it
+    # needs; the others are named together (the open questions say what each needs).
+    given = set(outcome.facts)
+
+    def mostly_given(name: str) -> bool:
+        needed = {f for f in deps.facts(name) if program.facts[f].decl.default is None}
+        return bool(needed) and len(needed & given) * 2 > len(needed)
+
+    pending = [r for r in principal if not views[r].determined and not views[r].error and not mostly_given(r)]
+    principal = [r for r in principal if r not in pending]
 
     # Reasoning: each principal outcome, then any addressed result not explained inside one.
     reasoning: list[ResultView] = []
@@ -331,6 +345,7 @@ def build_memo(outcome: Outcome, generated: dt.datetime | None = None, contract_
     return Memo(
         heading=heading,
         summary=[views[r] for r in principal],
+        pending=[views[r] for r in pending],
         reasoning=reasoning,
         readings=readings,
         zone_notes=zone_notes,
@@ -345,6 +360,18 @@ def build_memo(outcome: Outcome, generated: dt.datetime | None = None, contract_
         errors=errors,
         home=program.home_zone,
     )
+
+
+def _part(citation: str | None) -> str | None:
+    """The part of the document a citation falls in: '7(c)(i)a' → '7', 'Schedule I(a)' → 'Schedule I'.
+
+    A scenario usually gives the facts of one part; results of other parts that
+    happen to share a fact with it (an amount of accrued dividends, say) are not
+    what the scenario asks about.
+    """
+    if not citation:
+        return None
+    return re.split(r"[(.,]", citation, maxsplit=1)[0].strip() or citation
 
 
 def _addressing_facts(outcome: Outcome) -> frozenset[str]:
@@ -423,7 +450,7 @@ def _summary(explainer: Explainer, view: ResultView) -> Phrase:
     if view.error:
         return P(f"{view.title} could not be computed: {view.error}", citation, ".")
     if not view.determined:
-        needs = join_words([noun(f.description, f.name) for f in view.missing])
+        needs = join_words([explainer.fact_words(f.name) for f in view.missing])
         what = view.description or view.title.lower()
         lead = P("Whether ", what) if view.type == T.BOOLEAN else P(capitalize(P(noun(view.description, view.name))))
         return P(lead, citation, " cannot be determined until the scenario states ", needs, ".")
@@ -433,7 +460,25 @@ def _summary(explainer: Explainer, view: ResultView) -> Phrase:
             statement = negate(statement)
         lead = P(capitalize(P(statement)), citation)
         conditions = [c for c in point.children if c.status in ("met", "not met", "undetermined")]
+        exceptions = [c for c in point.children if c.status in ("applies", "does not apply")]
         intro = point.intro or ""
+        applying = [c for c in exceptions if c.status == "applies"]
+        if applying:
+            return P(lead, ": ", join_phrases([c.text for c in applying], "; ", "; and "),
+                     " — the exception applies" if len(applying) == 1 else " — the exceptions apply", ".")
+        all_of = intro.startswith(("All", "Both", "This condition"))
+        if exceptions and view.value:
+            rule = [c for c in point.children if c not in exceptions and c.text]
+            if conditions and all_of:
+                n = len(conditions)
+                labels = join_phrases([c.text for c in conditions], "; ", "; and ")
+                return P(lead, ": no exception applies, and " + ("both conditions are met" if n == 2 else
+                         f"all {count_words(n)} conditions are met" if n > 1 else "the condition is met"),
+                         " — ", labels, ".")
+            if rule:
+                return P(lead, ": ", join_phrases([_lower(c.text) for c in rule], "; ", "; and "),
+                         ", and no exception applies.")
+            return P(lead, ": the rule is met and no exception applies.")
         if conditions and intro.startswith(("All", "Both", "This condition")):
             n = len(conditions)
             if view.value:
@@ -484,6 +529,14 @@ def _because(explainer: Explainer, condition: Point) -> Phrase:
 
 def _how(point: Point) -> Phrase | None:
     """How a value was reached, from the first statement of its reasoning."""
+    branch = next((c for c in point.children if c.role == "branch"), None)
+    condition = next((c for c in point.children if c.claim is not None), None)
+    if branch is not None and condition is not None and condition.claim is not None:
+        text = branch.text
+        if text and text[0].kind == "text":
+            first = text[0].text.removeprefix("so ").removeprefix("otherwise ")
+            text = Phrase([Frag("text", first), *text[1:]])
+        return P("as ", condition.claim, ", ", text)
     for child in point.children:
         if child.status is None and child.text:
             text = child.text
