@@ -573,6 +573,8 @@ class Explainer:
         else:
             points.append(Point(P("The exception", where, " need not be considered, as the rule itself is not met"),
                                 None, "info", label="exception"))
+        if intro and intro.endswith("no exception may apply:"):
+            return intro, points
         lead = intro.rstrip(":") if intro else "The rule must be met"
         if lead.startswith("This condition must be met"):
             lead = "This condition must be met"

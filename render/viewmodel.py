@@ -147,6 +147,7 @@ class Memo:
     heading: Heading
     summary: list[ResultView]
     pending: list[ResultView]
+    outcomes: list[str]  # the results the scenario bears on (their readings are the ones disclosed)
     reasoning: list[ResultView]
     readings: list[ReadingView]
     zone_notes: list[ZoneNote]
@@ -346,6 +347,7 @@ def build_memo(outcome: Outcome, generated: dt.datetime | None = None, contract_
         heading=heading,
         summary=[views[r] for r in principal],
         pending=[views[r] for r in pending],
+        outcomes=list(addressed),
         reasoning=reasoning,
         readings=readings,
         zone_notes=zone_notes,
