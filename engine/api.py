@@ -84,12 +84,14 @@ def load_contract(path: str | Path, strict: bool = False) -> Program:
 
 def evaluate(program: Program, facts: Mapping[str, Any] | Scenario, *, trace: bool = False) -> Outcome:
     """Validate the facts and compute every result the contract declares."""
+    from engine.compile import validate_fast  # valid facts convert without the model; it reports the invalid
+
     if isinstance(facts, Scenario):
         scenario: Scenario | None = facts
-        valid = validate_facts(program, facts)
+        valid = validate_fast(program, facts.facts) or validate_facts(program, facts)
     else:
         scenario = None
-        valid = validate_mapping(program, facts)
+        valid = validate_fast(program, facts) or validate_mapping(program, facts)
     if trace:
         evaluation = Evaluation(program, valid.values, trace=True)  # the reference evaluator builds the trace
     else:

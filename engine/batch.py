@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import glob
+import itertools
 import json
 import multiprocessing
 import os
@@ -55,12 +56,92 @@ class Item:
 
 @dataclass
 class Row:
-    """One scenario's outcome, ready to write."""
+    """One scenario's outcome, ready to write: its JSON line, or its cells for a table."""
 
     name: str
-    data: dict[str, Any]
     failed: bool
+    text: str = ""  # the JSON line (jsonl)
+    cells: list[Any] | None = None  # encoded result values (csv, table)
+    errors: list[str] = field(default_factory=list)
     report: str = ""  # diagnostics for stderr
+
+
+def _row(name: str, data: dict[str, Any], failed: bool, report: str, fmt: str, program: Program) -> Row:
+    errors = list(data.get("errors", []))
+    if fmt == "jsonl":
+        return Row(name, failed, json.dumps(data, ensure_ascii=False), None, errors, report)
+    results = data.get("results", {})
+    return Row(name, failed, "", [results.get(n, {}).get("value") for n in program.results], errors, report)
+
+
+class _FastRows:
+    """Rows straight from the compiled code: the JSON of each result is written as
+    ``Outcome.to_json`` writes it, and the JSON of a result that is the same in every
+    scenario of a shape is written once."""
+
+    def __init__(self, program: Program):
+        from engine import types as T
+
+        self.program = program
+        self.types = [program.rules[n].type for n in program.results]
+        self.heads = [json.dumps(n, ensure_ascii=False) + ": " for n in program.results]
+        self.tails = [json.dumps({"type": T.category(t), "cites": program.cites.get(n, [])}, ensure_ascii=False)[1:]
+                      for n, t in zip(program.results, self.types, strict=True)]
+        self.contract = '{"contract": ' + json.dumps(program.path, ensure_ascii=False) + ', "scenario": '
+        self.constants: dict[tuple[int, str], list[Any]] = {}
+
+    def row(self, name: str, facts: dict[str, Any], fmt: str) -> Row | None:
+        from engine.compile import shape_for, validate_fast
+        from engine.values import Unknown, encode
+
+        program = self.program
+        valid = validate_fast(program, facts)
+        if valid is None:
+            return None
+        compiled = shape_for(program, frozenset(valid.values))
+        if compiled is None:
+            return None
+        try:
+            values, readings = compiled.run(valid.values)
+        except Exception:  # the reference evaluator reports it, with its position
+            return None
+        cached = self.constants.setdefault((id(compiled), fmt), [None] * len(values))
+        constant = compiled.constant
+        if fmt != "jsonl":
+            cells = []
+            for index, value in enumerate(values):
+                cell = cached[index] if constant[index] else None
+                if cell is None:
+                    cell = None if isinstance(value, Unknown) else encode(value, self.types[index])
+                    if constant[index]:
+                        cached[index] = ("cell", cell)
+                else:
+                    cell = cell[1]
+                cells.append(cell)
+            return Row(name, False, "", cells)
+        parts = []
+        for index, value in enumerate(values):
+            part = cached[index] if constant[index] else None
+            if part is None:
+                if isinstance(value, Unknown):
+                    data: dict[str, Any] = {"value": None}
+                    missing = sorted(value.missing)
+                else:
+                    data = {"value": encode(value, self.types[index])}
+                    missing = []
+                part = self.heads[index] + json.dumps(data, ensure_ascii=False)[:-1] + ", " + self.tails[index][:-1] \
+                    + ', "missing": ' + json.dumps(missing, ensure_ascii=False)
+                used = readings[index]
+                if used:
+                    part += ', "readings": ' + json.dumps(sorted(used), ensure_ascii=False)
+                part += "}"
+                if constant[index]:
+                    cached[index] = part
+            parts.append(part)
+        text = self.contract + json.dumps(name, ensure_ascii=False) + ', "results": {' + ", ".join(parts) + "}"
+        if valid.notes:
+            text += ', "notes": ' + json.dumps(valid.notes, ensure_ascii=False)
+        return Row(name, False, text + "}")
 
 
 # ---------------------------------------------------------------- inputs
@@ -206,6 +287,7 @@ def count_items(paths: Iterable[Path | str]) -> int:
 # ---------------------------------------------------------------- evaluating one scenario
 
 _PROGRAM: Program | None = None
+_FORMAT = "jsonl"
 
 
 def _errors_json(diagnostics: Iterable[Diagnostic]) -> list[str]:
@@ -218,7 +300,7 @@ def _errors_json(diagnostics: Iterable[Diagnostic]) -> list[str]:
     return out
 
 
-def evaluate_item(program: Program, item: Item) -> list[Row]:
+def evaluate_item(program: Program, item: Item, fmt: str = "jsonl") -> list[Row]:
     """Rows for one item; never raises for bad input."""
     from engine.api import evaluate
     from engine.scenario import Scenario, load_scenario
@@ -226,7 +308,7 @@ def evaluate_item(program: Program, item: Item) -> list[Row]:
     if item.problem is not None:
         diagnostic = Diagnostic(item.problem, Span(item.path, item.line, 1, item.line, 2) if item.line
                                 else Span(item.path, 0, 0, 0, 0))
-        return [_failed(program, item.name, [diagnostic], None)]
+        return [_failed(program, item.name, [diagnostic], None, fmt)]
     scenarios: list[tuple[str, Scenario]] = []
     if item.facts is None:
         from engine.testing import case_scenarios
@@ -237,8 +319,11 @@ def evaluate_item(program: Program, item: Item) -> list[Row]:
             else:
                 scenarios = case_scenarios(Path(item.path))
         except ClauseError as error:
-            return [_failed(program, item.name, error.diagnostics, error.sources)]
+            return [_failed(program, item.name, error.diagnostics, error.sources, fmt)]
     else:
+        fast = _fast_rows(program).row(item.name, item.facts, fmt)
+        if fast is not None:
+            return [fast]
         positions = {name: (item.line, column) for name, column in item.columns.items()}
         positions.update({f"key:{name}": (item.line, column) for name, column in item.columns.items()})
         scenarios = [(item.name, Scenario(item.path, item.title, None, item.facts, positions, SourceMap()))]
@@ -247,7 +332,7 @@ def evaluate_item(program: Program, item: Item) -> list[Row]:
         try:
             outcome = evaluate(program, scenario)
         except ClauseError as error:
-            rows.append(_failed(program, name, error.diagnostics, error.sources))
+            rows.append(_failed(program, name, error.diagnostics, error.sources, fmt))
             continue
         data = outcome.to_json()
         data["scenario"] = name
@@ -256,30 +341,38 @@ def evaluate_item(program: Program, item: Item) -> list[Row]:
             report = "\n".join(
                 Diagnostic(f"cannot compute `{e.rule}`: {e.message}", e.span).render(program.sources)
                 for e in outcome.errors)
-        rows.append(Row(name, data, bool(outcome.errors), report))
+        rows.append(_row(name, data, bool(outcome.errors), report, fmt, program))
     return rows
 
 
-def _failed(program: Program, name: str, diagnostics: Sequence[Diagnostic], sources: SourceMap | None) -> Row:
+def _fast_rows(program: Program) -> _FastRows:
+    fast = program.__dict__.get("_batch_rows")
+    if not isinstance(fast, _FastRows):
+        fast = program.__dict__["_batch_rows"] = _FastRows(program)
+    return fast
+
+
+def _failed(program: Program, name: str, diagnostics: Sequence[Diagnostic], sources: SourceMap | None,
+            fmt: str) -> Row:
     data = {"contract": program.path, "scenario": name, "results": {}, "errors": _errors_json(diagnostics)}
     report = "\n".join(d.render(sources) for d in diagnostics)
-    return Row(name, data, True, report)
+    return _row(name, data, True, report, fmt, program)
 
 
-def _init_worker(program: Program | None, contract: str) -> None:
-    global _PROGRAM
+def _init_worker(program: Program | None, contract: str, fmt: str) -> None:
+    global _PROGRAM, _FORMAT
     if program is None:
         from engine.api import load_contract
 
         program = load_contract(contract)
-    _PROGRAM = program
+    _PROGRAM, _FORMAT = program, fmt
 
 
 def _run_chunk(chunk: list[Item]) -> list[Row]:
     assert _PROGRAM is not None
     rows: list[Row] = []
     for item in chunk:
-        rows.extend(evaluate_item(_PROGRAM, item))
+        rows.extend(evaluate_item(_PROGRAM, item, _FORMAT))
     return rows
 
 
@@ -294,7 +387,8 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield chunk
 
 
-def evaluate_all(program: Program, items: Iterable[Item], workers: int, chunk: int = CHUNK) -> Iterator[Row]:
+def evaluate_all(program: Program, items: Iterable[Item], workers: int, fmt: str = "jsonl",
+                 chunk: int = CHUNK) -> Iterator[Row]:
     """Rows in input order, evaluated in ``workers`` processes (in this one when 1)."""
     chunks = _chunks(items, chunk)
     first = next(chunks, None)
@@ -302,19 +396,19 @@ def evaluate_all(program: Program, items: Iterable[Item], workers: int, chunk: i
         return
     second = next(chunks, None)
     if workers <= 1 or second is None:
-        for part in (first, second, *chunks):
+        for part in itertools.chain((first, second), chunks):
             if part:
                 for item in part:
-                    yield from evaluate_item(program, item)
+                    yield from evaluate_item(program, item, fmt)
         return
     methods = multiprocessing.get_all_start_methods()
     # fork shares the parsed, checked and compiled program with the workers;
     # elsewhere each worker loads it from the cache.
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     inherited = program if context.get_start_method() == "fork" else None
-    with context.Pool(workers, initializer=_init_worker, initargs=(inherited, program.path)) as pool:
+    with context.Pool(workers, initializer=_init_worker, initargs=(inherited, program.path, fmt)) as pool:
         pending: deque[Any] = deque()
-        for part in (first, second, *chunks):
+        for part in itertools.chain((first, second), chunks):
             pending.append(pool.apply_async(_run_chunk, (part,)))
             while len(pending) >= workers * IN_FLIGHT:
                 yield from pending.popleft().get()
@@ -349,7 +443,7 @@ class _Writer:
 
 class _JsonlWriter(_Writer):
     def write(self, row: Row) -> None:
-        self.out.write(json.dumps(row.data, ensure_ascii=False) + "\n")
+        self.out.write(row.text + "\n")
 
 
 class _CsvWriter(_Writer):
@@ -359,9 +453,8 @@ class _CsvWriter(_Writer):
         self.csv.writerow(["scenario", *program.results, "errors"])
 
     def write(self, row: Row) -> None:
-        results = row.data.get("results", {})
-        cells = [_cell_text(results.get(name, {}).get("value")) for name in self.program.results]
-        self.csv.writerow([row.name, *cells, "; ".join(row.data.get("errors", []))])
+        cells = [_cell_text(value) for value in row.cells or []]
+        self.csv.writerow([row.name, *cells, "; ".join(row.errors)])
 
 
 class _TableWriter(_Writer):
@@ -375,14 +468,14 @@ class _TableWriter(_Writer):
         self.rows.append(row)
 
     def close(self) -> None:
-        shown = [name for name in self.program.results
-                 if any(r.data.get("results", {}).get(name, {}).get("value") is not None for r in self.rows)]
-        header = ["scenario", *shown, "status"]
+        names = self.program.results
+        shown = [i for i in range(len(names)) if any(r.cells and r.cells[i] is not None for r in self.rows)]
+        header = ["scenario", *(names[i] for i in shown), "status"]
         lines = [header]
         for row in self.rows:
-            results = row.data.get("results", {})
             status = "FAILED" if row.failed else "ok"
-            lines.append([row.name, *(_cell_text(results.get(n, {}).get("value")) or "–" for n in shown), status])
+            cells = row.cells or [None] * len(names)
+            lines.append([row.name, *(_cell_text(cells[i]) or "–" for i in shown), status])
         widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
         for number, line in enumerate(lines):
             self.out.write("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
@@ -432,7 +525,7 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     total = 0
     try:
         writer = WRITERS[args.format](program, handle)
-        for row in evaluate_all(program, items, workers):
+        for row in evaluate_all(program, items, workers, args.format):
             total += 1
             writer.write(row)
             if row.failed:

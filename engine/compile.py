@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import ast
 from engine import types as T
@@ -45,6 +45,9 @@ from engine.calendars import calendar
 from engine.check import Program
 from engine.evaluate import _COMPARE, Evaluation, _arith, _Done, _member, _orderable
 from engine.values import EXACT, Member, Unknown, first_unknowns, unknown
+
+if TYPE_CHECKING:
+    from engine.scenario import ValidFacts
 
 _ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_CEILING, "down": ROUND_FLOOR}
 _DECIMAL_TYPES = (T.MONEY, T.PERCENT)
@@ -206,6 +209,8 @@ class CompiledShape:
     results: tuple[str, ...]
     source: str
     run: Callable[[Mapping[str, object]], tuple[tuple[object, ...], tuple[frozenset[str] | set[str], ...]]]
+    # Results whose value and readings are the same for every scenario of the shape.
+    constant: tuple[bool, ...] = ()
 
 
 class _Generator:
@@ -228,6 +233,7 @@ class _Generator:
         self.counter = itertools.count()
         self.depth = 0
         self.rule_index = {name: i for i, name in enumerate(program.rules)}
+        self.constant: tuple[bool, ...] = ()
 
     # ------------------------------------------------------------ emission
     def emit(self, line: str) -> None:
@@ -301,6 +307,7 @@ class _Generator:
     # ------------------------------------------------------------ program
     def generate(self) -> str:
         outputs = [self.rule(name) for name in self.results]
+        self.constant = tuple(r.val.is_const and r.readings_var is None for r in outputs)
         facts = [f"    {var} = F[{name!r}]" for name, var in self.fact_vars.items()]
         values = ", ".join(self.expr(r.val) for r in outputs)
         readings = ", ".join(r.readings_var or self.k(r.readings or frozenset()) for r in outputs)
@@ -814,7 +821,7 @@ def compile_shape(program: Program, given: frozenset[str], results: Sequence[str
     namespace = generator.globals
     exec(code, namespace)
     run = namespace["_run"]
-    return CompiledShape(given, wanted, source, run)
+    return CompiledShape(given, wanted, source, run, generator.constant)
 
 
 _UNSUPPORTED = "_compiled_unsupported"
@@ -876,4 +883,37 @@ def evaluate_values(program: Program, facts: Mapping[str, object],
     return {name: (value, frozenset(used)) for name, value, used in pairs}
 
 
-__all__ = ["CompiledShape", "Unsupported", "compile_shape", "compiled_evaluation", "evaluate_values", "shape_for"]
+# ---------------------------------------------------------------- facts, fast
+
+
+def validate_fast(program: Program, given: Mapping[str, Any]) -> ValidFacts | None:
+    """The facts converted as engine/scenario.py's validation converts them, without
+    building a model per call; None when any fact is not valid (the pydantic
+    validation then reports every problem with its position)."""
+    from engine.scenario import FactError, ValidFacts, converter
+
+    state = program.__dict__.get("_fast_facts")
+    if state is None:
+        notes: list[str] = []
+        converters = {name: converter(info.type, program.home_zone, notes, name)
+                      for name, info in program.facts.items()}
+        nullable = {name for name, info in program.facts.items() if isinstance(info.type, T.OptionalType)}
+        order = {name: index for index, name in enumerate(program.facts)}
+        state = program.__dict__["_fast_facts"] = (notes, converters, nullable, order)
+    notes, converters, nullable, order = state
+    for name in given:
+        if name not in converters or (given[name] is None and name not in nullable):
+            return None
+    notes.clear()
+    converted: dict[str, object] = {}
+    try:
+        # In declaration order, as the model validates them (the notes come in that order).
+        for name in sorted(given, key=order.__getitem__):
+            converted[name] = converters[name](given[name])
+    except (FactError, ValueError, TypeError, ArithmeticError):
+        return None
+    return ValidFacts({name: converted[name] for name in given}, list(notes))
+
+
+__all__ = ["CompiledShape", "Unsupported", "compile_shape", "compiled_evaluation", "evaluate_values", "shape_for",
+           "validate_fast"]

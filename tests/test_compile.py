@@ -24,7 +24,8 @@ from engine.api import _result, evaluate, load_contract
 from engine.check import Program
 from engine.compile import compile_shape, compiled_evaluation, evaluate_values, shape_for
 from engine.evaluate import Evaluation, EvaluationError
-from engine.scenario import load_scenario, validate_facts
+from engine.scenario import validate_facts
+from engine.testing import case_scenarios
 from engine.values import Member, Unknown
 
 from helpers import ROOT
@@ -131,9 +132,9 @@ def _example_facts(directory: str, contract: str) -> list[dict[str, Any]]:
     program = program_of(contract)
     found = []
     for path in sorted((ROOT / "examples" / directory).glob("*.yaml")):
-        scenario = load_scenario(path)
-        if scenario.facts and not path.name.endswith(".test.yaml"):
-            found.append(validate_facts(program, scenario).values)
+        for _, scenario in case_scenarios(path):  # plain scenarios, and every case of a test file
+            if scenario.facts:
+                found.append(validate_facts(program, scenario).values)
     return found
 
 
