@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import types as T
-from engine.check import Program, check_file
+from engine.check import Program
 from engine.evaluate import Evaluation, EvaluationError
 from engine.scenario import Scenario, validate_facts, validate_mapping
 from engine.values import Unknown, encode
@@ -78,8 +78,13 @@ class Outcome:
 
 
 def load_contract(path: str | Path, strict: bool = False) -> Program:
-    """Parse and check a clause file; raises ClauseError listing every problem."""
-    return check_file(path, strict=strict)
+    """Parse and check a clause file; raises ClauseError listing every problem.
+
+    A contract checked before, whose files have not changed, comes from the
+    cache (engine/cache.py) without parsing or checking."""
+    from engine.cache import load_program
+
+    return load_program(path, strict=strict)
 
 
 def evaluate(program: Program, facts: Mapping[str, Any] | Scenario, *, trace: bool = False) -> Outcome:

@@ -12,9 +12,11 @@ import datetime as dt
 import functools
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
+if TYPE_CHECKING:  # holidays loads with the first calendar used, not with the engine
+    import holidays
 
 _OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 
@@ -54,12 +56,16 @@ class Calendar:
 
 
 def financial_codes() -> list[str]:
+    import holidays
+
     return sorted(holidays.list_supported_financial())
 
 
 @functools.cache
 def calendar(name: str, code: str) -> Calendar:
     """A calendar backed by ``holidays.financial_holidays(code)``; years load lazily."""
+    import holidays
+
     return Calendar(name, code, holidays.financial_holidays(code))
 
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine import ast
 from engine import types as T
 from engine.builtins import AGGREGATES, BUILTINS
 from engine.calendars import financial_codes, named_zone, zone
 from engine.errors import ClauseError, Diagnostic, SourceMap, Span, did_you_mean
-from engine.parse import LoadedFiles, load
 from engine.quotes import SourceDocument, verify_quote
+
+if TYPE_CHECKING:  # the parser (lark) loads only when a contract is parsed, not from the cache
+    from engine.parse import LoadedFiles
 
 
 @dataclass(frozen=True)
@@ -691,6 +694,8 @@ def check_program(loaded: LoadedFiles, main_path: str) -> tuple[Program | None, 
 
 def check_file(path: str | Path, strict: bool = False) -> Program:
     """Parse and check a contract; raise ClauseError with every diagnostic."""
+    from engine.parse import load
+
     loaded = load(path, strict=strict)
     program, diagnostics = check_program(loaded, str(path))
     if program is None:

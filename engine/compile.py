@@ -319,6 +319,10 @@ class _Generator:
         done = self.rules.get(name)
         if done is not None:
             return done
+        folded = self.program.__dict__.get(_CONSTANT_RULES, {}).get(name)
+        if folded is not None:  # a rule no fact reaches: its value was computed once (constant_rules)
+            done = self.rules[name] = _Rule(_const(folded[0]), folded[1], None)
+            return done
         if name in self.compiling:
             raise Unsupported(f"`{name}` depends on itself")
         info = self.program.rules[name]
@@ -825,6 +829,25 @@ def compile_shape(program: Program, given: frozenset[str], results: Sequence[str
 
 
 _UNSUPPORTED = "_compiled_unsupported"
+_CONSTANT_RULES = "_constant_rules"
+
+
+def constant_rules(program: Program) -> dict[str, tuple[object, frozenset[str]]]:
+    """The rules no fact reaches (dates, prices, business days…): their values and
+    readings, the same in every scenario. They are computed once and kept with the
+    contract in the cache, so evaluating a cached contract needs no calendar library."""
+    generator = _Generator(program, frozenset(program.facts), tuple(program.rules))
+    try:
+        generator.generate()
+    except Unsupported:
+        return {}
+    return {name: (rule.val.const, rule.readings) for name, rule in generator.rules.items()
+            if rule.val.is_const and rule.readings is not None}
+
+
+def fold_constant_rules(program: Program) -> None:
+    program.__dict__[_CONSTANT_RULES] = constant_rules(program)
+
 _SHAPES = "_compiled_shapes"
 
 

@@ -16,16 +16,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pydantic
 import yaml
 
 from engine import types as T
 from engine.check import Program
 from engine.errors import ClauseError, Diagnostic, SourceMap, Span, did_you_mean
-from engine.parse import describe_os_error
 from engine.values import Member
+
+if TYPE_CHECKING:  # pydantic and the parser load when needed: a cold `clause eval` needs neither
+    import pydantic
 
 
 @dataclass
@@ -78,6 +79,8 @@ def load_scenario(path: str | Path) -> Scenario:
     except FileNotFoundError:
         raise ClauseError([Diagnostic(f"no such scenario file: {shown}", Span(shown, 0, 0, 0, 0))]) from None
     except (OSError, UnicodeDecodeError) as error:
+        from engine.parse import describe_os_error
+
         raise ClauseError([Diagnostic(f"cannot read scenario {shown}: {describe_os_error(error)}",
                                       Span(shown, 0, 0, 0, 0))]) from None
     return parse_scenario(text, shown, json_format=path.suffix.lower() == ".json")
@@ -390,6 +393,8 @@ def _type_words(t: T.Type) -> str:
 
 def scenario_model(program: Program) -> type[pydantic.BaseModel]:
     """The pydantic model of a contract's facts (built once per program)."""
+    import pydantic
+
     cached = program.__dict__.get("_scenario_model")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -426,6 +431,8 @@ def _model_validator(t: T.Type, fact: str) -> Callable[[object, pydantic.Validat
 
 
 def validate_facts(program: Program, scenario: Scenario) -> ValidFacts:
+    import pydantic
+
     notes: list[str] = []
     model = scenario_model(program)
     given = scenario.facts

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from engine import types as T
 from engine.api import _result, evaluate, load_contract
 from engine.check import Program
-from engine.compile import compile_shape, compiled_evaluation, evaluate_values, shape_for
+from engine.compile import compile_shape, compiled_evaluation, constant_rules, evaluate_values, shape_for
 from engine.evaluate import Evaluation, EvaluationError
 from engine.scenario import validate_facts
 from engine.testing import case_scenarios
@@ -264,9 +264,12 @@ def test_false_and_unknown_is_false_and_readings_follow_the_path(constructs: Pro
 
 
 def test_fact_independent_rules_are_folded_into_constants(constructs: Program) -> None:
+    folded = constant_rules(constructs)
+    assert folded["best"] == (Member("Grade", "B", 1), frozenset())
+    assert "deadline" not in folded and "window_end" not in folded  # they depend on the fact d
     compiled = compile_shape(constructs, frozenset({"d"}))
-    assert "next_day" not in compiled.source and "best" in compiled.source
-    assert "# window_end: " in compiled.source  # each rule's clause position is in the generated code
+    assert "# deadline: " in compiled.source  # each rule's clause position is in the generated code
+    assert "# best: " not in compiled.source
 
 
 def test_a_runtime_error_falls_back_to_the_reference_with_its_clause_position(constructs: Program) -> None:
@@ -304,3 +307,84 @@ def test_generated_code_is_valid_for_every_shipped_contract_with_no_facts() -> N
         values, _ = compiled.run({})
         assert len(values) == len(program.results)
         assert Path(program.path).name in compile(compiled.source, "x", "exec").co_filename or True
+
+
+# ---------------------------------------------------------------- the contract cache
+
+
+def _small_contract(directory: Path, price: str = "$2.00") -> Path:
+    (directory / "lib.clause").write_text(f"define price: money = {price}\n", encoding="utf-8")
+    main = directory / "main.clause"
+    main.write_text(textwrap.dedent('''\
+        contract "Cached"
+        include "lib.clause"
+        fact n: integer
+        result total: money = price * n
+        '''), encoding="utf-8")
+    return main
+
+
+def _counting_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    import engine.check
+
+    calls: list[str] = []
+    real = engine.check.check_file
+
+    def counting(path: str | Path, strict: bool = False) -> Program:
+        calls.append(str(path))
+        return real(path, strict=strict)
+
+    monkeypatch.setattr(engine.check, "check_file", counting)
+    return calls
+
+
+def test_a_second_load_comes_from_the_cache_and_evaluates_the_same(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CLAUSE_CACHE_DIR", str(tmp_path / "cache"))
+    calls = _counting_checks(monkeypatch)
+    path = ROOT / "contracts" / "series_b_preferred.clause"
+    first = load_contract(path)
+    second = load_contract(path)
+    assert len(calls) == 1  # parsed and checked once
+    assert second is not first and second.results == first.results
+    facts = _example_facts("series_b", "series_b_preferred")
+    for f in facts:
+        assert evaluate_values(second, f) == evaluate_values(first, f)
+        assert_same(second, f)  # node types survived the cache: the reference agrees
+    traced = evaluate(second, {"shares_issued": 10, "consideration": 25}, trace=True)
+    assert traced.results["price_per_share"].value == Decimal("2.5")
+
+
+def test_the_cache_is_never_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.cache
+
+    monkeypatch.setenv("CLAUSE_CACHE_DIR", str(tmp_path / "cache"))
+    calls = _counting_checks(monkeypatch)
+    main = _small_contract(tmp_path)
+    assert evaluate(load_contract(main), {"n": 3}).results["total"].value == Decimal("6.00")
+    load_contract(main)
+    assert len(calls) == 1
+    (tmp_path / "lib.clause").write_text("define price: money = $5.00\n", encoding="utf-8")  # an included file
+    assert evaluate(load_contract(main), {"n": 3}).results["total"].value == Decimal("15.00")
+    assert len(calls) == 2
+    main.write_text(main.read_text(encoding="utf-8").replace("price * n", "price * n * 2"), encoding="utf-8")
+    assert evaluate(load_contract(main), {"n": 3}).results["total"].value == Decimal("30.00")
+    assert len(calls) == 3
+    # A new engine or grammar version never reads an old entry.
+    monkeypatch.setattr(engine.cache, "engine_fingerprint", lambda: "another engine")
+    load_contract(main)
+    assert len(calls) == 4
+
+
+def test_the_cache_can_be_turned_off_and_survives_garbage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("CLAUSE_CACHE_DIR", str(cache))
+    calls = _counting_checks(monkeypatch)
+    main = _small_contract(tmp_path)
+    load_contract(main)
+    for entry in cache.glob("*.pickle"):
+        entry.write_bytes(b"not a pickle")
+    assert evaluate(load_contract(main), {"n": 1}).results["total"].value == Decimal("2.00")
+    monkeypatch.setenv("CLAUSE_CACHE", "0")
+    load_contract(main)
+    assert len(calls) == 3
