@@ -502,7 +502,7 @@ def _progress(total: int, err: TextIO) -> Any:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, file=err, unit=" scenarios", delay=0.5, dynamic_ncols=True, leave=False)
+    return tqdm(total=total, file=err, unit=" scenarios", delay=0.5, leave=False)
 
 
 def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
