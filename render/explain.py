@@ -321,8 +321,8 @@ class Explainer:
         return cites_phrase(items)
 
     def rule_cites(self, name: str) -> list[str]:
-        return list(self.program.cites.get(name) or ([self.program.rules[name].section]
-                                                     if self.program.rules[name].section else []))
+        section = self.program.rules[name].section
+        return list(self.program.cites.get(name) or ([section] if section else []))
 
     def describe_rule(self, name: str) -> str | None:
         return getattr(self.program.rules[name].decl, "description", None)
@@ -351,8 +351,9 @@ class Explainer:
                 inner, cites = self.term(args[0])
                 return (f"the date of {_strip_the(inner)}" if inner else None), cites
             if node.function in self.program.functions:
-                info = self.program.functions[node.function]
-                return f"the {humanize(node.function)}", [info.decl.section] if info.decl.section else []
+                function = self.program.functions[node.function]
+                section = function.decl.section
+                return f"the {humanize(node.function)}", [section] if section else []
         return None, []
 
     def subject(self, step: Step) -> Phrase:
@@ -623,10 +624,10 @@ class Explainer:
             return [cond_point, branch]
         intro, children = (None, []) if isinstance(chosen.node, ast.Literal) else self.explain(chosen, depth)
         if isinstance(chosen.node, ast.Name) and chosen.node.name in self.program.rules:
-            text = P(lead, words, self.note_cites(cites), " applies: ", shown)
+            text = P(lead, words or "", self.note_cites(cites), " applies: ", shown)
             children = children[0].children if len(children) == 1 else children
         elif words:
-            text = P(lead, words, self.note_cites(cites), " applies: ", shown)
+            text = P(lead, words or "", self.note_cites(cites), " applies: ", shown)
             if isinstance(chosen.node, ast.Name) and chosen.node.name in self.program.facts:
                 text = P(text, " (", self.fact_source(chosen.node.name), ")")
                 children = []
@@ -901,7 +902,9 @@ class Explainer:
                            self.show(values[1]), ": ", shown), children=self.arg_points(args[1:2], depth))
         if name == "is_day" and len(args) == 2:
             calendar = values[0]
-            holiday = calendar.holiday_name(values[1]) if isinstance(calendar, Calendar) else None
+            checked = values[1]
+            holiday = calendar.holiday_name(checked) \
+                if isinstance(calendar, Calendar) and isinstance(checked, dt.date) else None
             what = humanize(_name_of(node.args[0]) or "day")
             verb = "is" if step.value else "is not"
             extra = f" ({holiday})" if holiday and not step.value else ""

@@ -321,7 +321,7 @@ def build_memo(outcome: Outcome, generated: dt.datetime | None = None, contract_
     zone_notes = _zone_notes(outcome, relied)
 
     used_facts = set().union(*(deps.facts(r) for r in addressed)) if addressed else set()
-    given = [f for f in facts if f.source == "given"]
+    given_facts = [f for f in facts if f.source == "given"]
     defaults = [f for f in facts if f.source == "default" and f.name in used_facts]
 
     for view in views.values():
@@ -355,7 +355,7 @@ def build_memo(outcome: Outcome, generated: dt.datetime | None = None, contract_
         open_questions=open_questions,
         missing_facts=missing_facts,
         not_addressed=[NotAddressed(c, anchor(c), names) for c, names in not_addressed.items()],
-        facts=given,
+        facts=given_facts,
         defaults=defaults,
         results=[views[r] for r in program.results],
         clauses=clauses,
@@ -453,8 +453,8 @@ def _summary(explainer: Explainer, view: ResultView) -> Phrase:
         return P(f"{view.title} could not be computed: {view.error}", citation, ".")
     if not view.determined:
         needs = join_words([explainer.fact_words(f.name) for f in view.missing])
-        what = view.description or view.title.lower()
-        lead = P("Whether ", what) if view.type == T.BOOLEAN else P(capitalize(P(noun(view.description, view.name))))
+        subject = view.description or view.title.lower()
+        lead = P("Whether ", subject) if view.type == T.BOOLEAN else P(capitalize(P(noun(view.description, view.name))))
         return P(lead, citation, " cannot be determined until the scenario states ", needs, ".")
     if view.type == T.BOOLEAN:
         statement = view.description or view.title.lower()
