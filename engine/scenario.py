@@ -140,13 +140,21 @@ def _yaml_positions(node: yaml.Node | None) -> dict[str, tuple[int, int]]:
         return positions
     for key, value in node.value:
         positions[f"@{key.value}"] = (key.start_mark.line + 1, key.start_mark.column + 1)
-        if key.value == "facts" and isinstance(value, yaml.MappingNode):
-            for fact_key, fact_value in value.value:
-                start, end = fact_value.start_mark, fact_value.end_mark
-                width = end.column - start.column if end.line == start.line else 1
-                positions[str(fact_key.value)] = (start.line + 1, start.column + 1)
-                positions[f"width:{fact_key.value}"] = (max(width, 1), 0)
-                positions[f"key:{fact_key.value}"] = (fact_key.start_mark.line + 1, fact_key.start_mark.column + 1)
+        if key.value == "facts":
+            positions.update(fact_positions(value))
+    return positions
+
+
+def fact_positions(facts: yaml.Node | None) -> dict[str, tuple[int, int]]:
+    """Where each fact of a `facts:` mapping was written: its value, width and key."""
+    positions: dict[str, tuple[int, int]] = {}
+    if isinstance(facts, yaml.MappingNode):
+        for key, value in facts.value:
+            start, end = value.start_mark, value.end_mark
+            width = end.column - start.column if end.line == start.line else 1
+            positions[str(key.value)] = (start.line + 1, start.column + 1)
+            positions[f"width:{key.value}"] = (max(width, 1), 0)
+            positions[f"key:{key.value}"] = (key.start_mark.line + 1, key.start_mark.column + 1)
     return positions
 
 

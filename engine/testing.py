@@ -80,18 +80,6 @@ class TestFile:
 # ---------------------------------------------------------------- loading
 
 
-def _positions(facts: yaml.Node | None) -> dict[str, tuple[int, int]]:
-    positions: dict[str, tuple[int, int]] = {}
-    if isinstance(facts, yaml.MappingNode):
-        for key, value in facts.value:
-            start, end = value.start_mark, value.end_mark
-            width = end.column - start.column if end.line == start.line else 1
-            positions[str(key.value)] = (start.line + 1, start.column + 1)
-            positions[f"width:{key.value}"] = (max(width, 1), 0)
-            positions[f"key:{key.value}"] = (key.start_mark.line + 1, key.start_mark.column + 1)
-    return positions
-
-
 def _mapping(node: yaml.Node | None) -> dict[str, yaml.Node]:
     if not isinstance(node, yaml.MappingNode):
         return {}
@@ -107,7 +95,7 @@ def _span(shown: str, node: yaml.Node | None) -> Span:
 
 def load_test_file(path: Path) -> TestFile:
     """Read a test file (or a plain scenario file: one case, no expectations)."""
-    from engine.scenario import Scenario, _ExactLoader, load_scenario
+    from engine.scenario import Scenario, _ExactLoader, fact_positions, load_scenario
 
     shown = str(path)
     if path.suffix.lower() == ".json":
@@ -144,7 +132,7 @@ def load_test_file(path: Path) -> TestFile:
         problems.append(Diagnostic("`facts` must be a mapping of fact names to values",
                                    _span(shown, nodes.get("facts"))))
         shared = {}
-    shared_positions = _positions(nodes.get("facts"))
+    shared_positions = fact_positions(nodes.get("facts"))
     cases: list[Case] = []
     if data.get("expect") is not None:
         title = str(data.get("title") or path.name)
@@ -171,7 +159,7 @@ def load_test_file(path: Path) -> TestFile:
                                        _span(shown, case_fields.get("facts"))))
             continue
         title = str(raw.get("title") or f"case {index}")
-        positions = {**shared_positions, **_positions(case_fields.get("facts"))}
+        positions = {**shared_positions, **fact_positions(case_fields.get("facts"))}
         scenario = Scenario(shown, title, _text(raw.get("description")), {**shared, **facts}, positions, sources)
         cases.append(Case(title, _span(shown, node).line, scenario, _expect(raw.get("expect")),
                           _expect_lines(case_fields.get("expect"))))
