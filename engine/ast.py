@@ -294,6 +294,15 @@ class Define:
 
 
 @dataclass(frozen=True)
+class Explain:
+    """A summary sentence for memos, used when ``condition`` holds (always, if None)."""
+
+    condition: Expr | None
+    text: str
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class ResultDecl:
     name: str
     type: TypeRef
@@ -302,6 +311,7 @@ class ResultDecl:
     uses: Uses
     section: str | None
     span: Span = _span()
+    explains: tuple[Explain, ...] = ()
 
 
 @dataclass(frozen=True)

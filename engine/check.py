@@ -7,6 +7,7 @@ without further checks, and reports every problem at once.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -76,6 +77,9 @@ class Program:
     cites: dict[str, list[str]] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
 
+
+# `{principal_to_convert}` in an explain sentence: the value of a fact or rule.
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 _NAMESPACE_KINDS = ("fact", "define", "result", "function", "zone", "calendar", "type", "reading")
 
@@ -272,12 +276,25 @@ class _Checker:
         final = declared if declared is not None else found
         self.rules[name] = RuleInfo(decl, final, isinstance(decl, ast.ResultDecl))
         self.check_uses(decl.uses)
+        if isinstance(decl, ast.ResultDecl):
+            for explain in decl.explains:
+                self.check_explain(explain)
         citations = [decl.section] if decl.section else []
         for citation in _citations(decl.expr):
             if citation not in citations:
                 citations.append(citation)
         self.cites[name] = citations
         return final
+
+    def check_explain(self, explain: ast.Explain) -> None:
+        if explain.condition is not None:
+            self.expect_boolean(explain.condition, {}, "the condition of `explain when`")
+        for match in PLACEHOLDER.finditer(explain.text):
+            name = match[1]
+            if name not in self.fact_decls and name not in self.rule_decls and name not in self.broken:
+                self.error(f"unknown name `{name}` in an explain sentence", explain.span,
+                           help=did_you_mean(name, [*self.fact_decls, *self.rule_decls])
+                           or "write {name} with the name of a fact or a rule")
 
     def check_uses(self, uses: ast.Uses) -> None:
         for name, span in zip(uses.names, uses.spans, strict=False):

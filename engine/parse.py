@@ -29,7 +29,7 @@ GRAMMAR_PATH = Path(__file__).resolve().parent.parent / "grammar" / "clause.lark
 
 STATEMENT_KEYWORDS = (
     "contract", "include", "reading", "zone", "calendar", "enum", "scale", "record",
-    "fact", "define", "result", "section", "text",
+    "fact", "define", "result", "section", "text", "explain",
 )
 _STATEMENT_START = re.compile(r"^\s*(" + "|".join(STATEMENT_KEYWORDS) + r")\b")
 _DECLARED_NAME = re.compile(
@@ -378,9 +378,16 @@ class _ToAst(Transformer[Token, Any]):
         return ast.Define(str(c[0]), type_ref, rest[-1], self._uses(c), None, self._span(meta))
 
     def result(self, meta: Any, c: list[Any]) -> ast.ResultDecl:
+        explains = tuple(x for x in c if isinstance(x, ast.Explain))
+        c = [x for x in c if not isinstance(x, ast.Explain)]
         rest = [x for x in c[2:] if not isinstance(x, ast.Uses)]
         description = rest[0][1] if len(rest) == 2 else None
-        return ast.ResultDecl(str(c[0]), c[1], description, rest[-1], self._uses(c), None, self._span(meta))
+        return ast.ResultDecl(str(c[0]), c[1], description, rest[-1], self._uses(c), None, self._span(meta),
+                              explains)
+
+    def explain(self, meta: Any, c: list[Any]) -> ast.Explain:
+        condition = c[0] if len(c) == 2 else None
+        return ast.Explain(condition, _normalise_block(_unquote(c[-1])).replace("\n", " "), self._tok_span(c[-1]))
 
     def function(self, meta: Any, c: list[Any]) -> ast.FunctionDecl:
         return ast.FunctionDecl(str(c[0]), tuple(c[1]), c[2], c[3], self._uses(c), None, self._span(meta))

@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from engine import ast
 from engine import types as T
 from engine.api import Outcome, ResultValue
-from engine.check import Program
-from engine.evaluate import Step
+from engine.check import PLACEHOLDER, Program
+from engine.evaluate import Evaluation, EvaluationError, Step
+from engine.values import Unknown
 from render import format as fmt
 from render.explain import (
     Explainer,
@@ -97,6 +98,8 @@ class ResultView:
     readings: list[str]
     missing: list[FactView]
     error: str | None
+    # The contract's own summary sentence (`explain when ...`), placeholders filled in.
+    explained: str | None = None
     summary: Phrase = field(default_factory=Phrase)
     headline: str = ""
     point: Point | None = None
@@ -433,7 +436,44 @@ def _result_view(outcome: Outcome, name: str, facts: dict[str, FactView]) -> Res
         missing=missing,
         error=result.error.message if result.error is not None else None,
         anchor=f"result-{name.replace('_', '-')}",
+        explained=_explained(outcome, name) if result.determined else None,
     )
+
+
+def _fill(text: str, shown: dict[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda match: shown[match[1]], text).strip()
+
+
+def _explained(outcome: Outcome, name: str) -> str | None:
+    """The first `explain` sentence whose condition holds and whose values are all known."""
+    program = outcome.program
+    decl = program.rules[name].decl
+    explains = getattr(decl, "explains", ())
+    if not explains:
+        return None
+    evaluation = Evaluation(program, outcome.facts)
+    for explain in explains:
+        try:
+            if explain.condition is not None and evaluation.ev(explain.condition, {}) is not True:
+                continue
+            shown: dict[str, str] = {}
+            for match in PLACEHOLDER.finditer(explain.text):
+                ref = match[1]
+                if ref in program.facts:
+                    value, type_ = evaluation.fact(ref), program.facts[ref].type
+                else:
+                    done = evaluation.rule(ref)
+                    if done.error is not None:
+                        raise done.error
+                    value, type_ = done.value, program.rules[ref].type
+                if isinstance(value, Unknown):
+                    raise LookupError(ref)
+                shown[ref] = _show(outcome, value, type_)
+        except (EvaluationError, LookupError):
+            continue
+        sentence = _fill(explain.text, shown)
+        return sentence[:-1] if sentence.endswith(".") else sentence
+    return None
 
 
 def _show(outcome: Outcome, value: object, type_: T.Type) -> str:
@@ -460,6 +500,8 @@ def _summary(explainer: Explainer, view: ResultView) -> Phrase:
         statement = view.description or view.title.lower()
         if view.value is False:
             statement = negate(statement)
+        if view.explained:
+            statement = view.explained
         lead = P(capitalize(P(statement)), citation)
         conditions = [c for c in point.children if c.status in ("met", "not met", "undetermined")]
         exceptions = [c for c in point.children if c.status in ("applies", "does not apply")]
@@ -508,6 +550,8 @@ def _summary(explainer: Explainer, view: ResultView) -> Phrase:
             return P(lead, ": ", _lower(details[0].reason.text), ".")
         return P(lead, ".")
     what = P(capitalize(P(noun(view.description, view.name))), citation)
+    if view.explained:
+        what = P(capitalize(P(view.explained)), citation)
     how = _how(point)
     if how is not None:
         return P(what, ": ", _lower(how), ".")

@@ -170,3 +170,16 @@ def test_an_undecided_if_names_every_fact_it_may_need(tmp_path: Path) -> None:
     assert result.missing == ("m", "n", "pick")
     decided = evaluate(load_contract(path), {"pick": True}).results["chosen"]
     assert decided.missing == ("m",)
+
+
+def test_explain_sentences_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "explain.clause"
+    path.write_text('contract "Explain"\nfact m: money\nsection "1"\n'
+                    '  result r: boolean = m > $1\n'
+                    '    explain when m: "r is {r} for {mm}"\n')
+    with pytest.raises(ClauseError) as raised:
+        load_contract(path)
+    message = raised.value.render()
+    assert "the condition of `explain when` must be a boolean, not money" in message
+    assert "unknown name `mm` in an explain sentence" in message
+    assert "did you mean `m`?" in message

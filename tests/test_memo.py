@@ -300,3 +300,14 @@ def test_screenshot_script_renders_the_html_memo(tmp_path: Path) -> None:
                    check=True, capture_output=True, timeout=120)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert png.stat().st_size > 20_000
+
+
+def test_contract_explain_sentences_lead_the_summary() -> None:
+    examples = ROOT / "examples/special_conversion"
+    contract = ROOT / "contracts/special_conversion.clause"
+    permitted = memo_text(contract, examples / "converts_2000_of_5000.yaml", generated=GENERATED)
+    assert ("The holder may convert $2,000 principal amount of the Note into 705 shares of Common Stock, "
+            "to be issued on or before June 27, 2003 (§ 1.2(a))") in permitted
+    refused = memo_text(contract, examples / "partial_conversion_fails.yaml", generated=GENERATED)
+    assert "The holder may not convert $2,500 principal amount of the Note as designated (§ 1.2(a))" in refused
+    assert "but the conversion as designated is not permitted" in refused
