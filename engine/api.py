@@ -98,7 +98,9 @@ def evaluate(program: Program, facts: Mapping[str, Any] | Scenario, *, trace: bo
         scenario = None
         valid = validate_fast(program, facts) or validate_mapping(program, facts)
     if trace:
-        evaluation = Evaluation(program, valid.values, trace=True)  # the reference evaluator builds the trace
+        from engine.compile import traced_evaluation
+
+        evaluation = traced_evaluation(program, valid.values)  # compiled with tracing; the trace built when read
     else:
         from engine.compile import compiled_evaluation
 

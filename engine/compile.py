@@ -43,7 +43,7 @@ from engine import types as T
 from engine.builtins import BUILTINS
 from engine.calendars import calendar
 from engine.check import Program
-from engine.evaluate import _COMPARE, Evaluation, _arith, _Done, _member, _orderable
+from engine.evaluate import _COMPARE, Evaluation, RuleTrace, Step, _arith, _Done, _Frame, _member, _orderable
 from engine.values import EXACT, Member, Unknown, first_unknowns, unknown
 
 if TYPE_CHECKING:
@@ -151,12 +151,23 @@ def _fail(message: str) -> Any:
     raise _CompiledFailure(message)
 
 
+class _Missing:
+    """What a traced run's slot holds when the code that computes its node did not run."""
+
+    def __repr__(self) -> str:
+        return "<not evaluated>"
+
+
+_MISSING = _Missing()
+
+
 _HELPERS: dict[str, Any] = {
     "_Unknown": Unknown, "_D": Decimal, "_add": EXACT.add, "_sub": EXACT.subtract, "_mul": EXACT.multiply,
     "_div": EXACT.divide, "_arith": _arith, "_g_arith": _g_arith, "_g_compare": _g_compare, "_g_not": _g_not,
     "_g_negate": _g_negate, "_g_is_none": _g_is_none, "_g_field": _g_field, "_g_andor": _g_andor,
     "_g_conditions": _g_conditions, "_g_collect": _g_collect, "_g_record": _g_record, "_g_list": _g_list,
     "_unknown": unknown, "_not_none": _not_none, "_enum_of": _enum_of, "_fail": _fail, "_isinstance": isinstance,
+    "_M": _MISSING,
 }
 
 
@@ -202,6 +213,33 @@ class _RuleContext:
 
 
 @dataclass
+class _Scope:
+    """Where a traced run keeps node values: the run as a whole, or one iteration of an aggregate."""
+
+    vars: list[str] = field(default_factory=list)
+    uncertain: set[str] = field(default_factory=set)  # assigned on some paths only: set to _M first
+
+
+@dataclass
+class _TracePlan:
+    """How to read a traced run's record: where the value of each evaluated node is.
+
+    A node is known by its *context* (a rule's body, a fact's default, one inlined
+    call of a user function, the body of an aggregate) and its ``id``.
+    ``sources`` maps (context, id(node)) to (index, constant): the index of the
+    node's value in the record of its scope, or -1 and the value the compiler
+    computed. The record of an aggregate (context, -id(node)) holds one tuple per
+    item. Literals and names are not recorded: their values follow from the
+    facts, the rules' values and the scope.
+    """
+
+    sources: dict[tuple[int, int], tuple[int, Any]] = field(default_factory=dict)
+    rule_ctx: dict[str, int] = field(default_factory=dict)
+    default_ctx: dict[str, int] = field(default_factory=dict)
+    child_ctx: dict[tuple[int, int], int] = field(default_factory=dict)
+
+
+@dataclass
 class CompiledShape:
     """One contract compiled for one set of given facts."""
 
@@ -213,8 +251,24 @@ class CompiledShape:
     constant: tuple[bool, ...] = ()
 
 
+_TracedRun = Callable[[Mapping[str, object]],
+                      tuple[tuple[object, ...], tuple[frozenset[str] | set[str], ...], tuple[object, ...]]]
+
+
+@dataclass
+class TracedShape:
+    """One contract compiled, with tracing, for one set of given facts: ``run`` also
+    returns the record of every node value the trace needs (read by ``plan``)."""
+
+    facts: frozenset[str]
+    results: tuple[str, ...]
+    source: str
+    run: _TracedRun
+    plan: _TracePlan
+
+
 class _Generator:
-    def __init__(self, program: Program, given: frozenset[str], results: Sequence[str]):
+    def __init__(self, program: Program, given: frozenset[str], results: Sequence[str], trace: bool = False):
         self.program = program
         self.given = given
         self.results = tuple(results)
@@ -234,6 +288,15 @@ class _Generator:
         self.depth = 0
         self.rule_index = {name: i for i, name in enumerate(program.rules)}
         self.constant: tuple[bool, ...] = ()
+        # Tracing (a compile option): every evaluated node's value goes into a slot.
+        self.tracing = trace
+        self.plan = _TracePlan()
+        self.tctx = 0
+        self.ctx_ids = itertools.count(1)
+        self.top_scope = _Scope()
+        self.scope = self.top_scope
+        self.ctx_scope: dict[int, _Scope] = {}
+        self.slot_vars: dict[tuple[int, int], str] = {}
 
     # ------------------------------------------------------------ emission
     def emit(self, line: str) -> None:
@@ -311,6 +374,13 @@ class _Generator:
         facts = [f"    {var} = F[{name!r}]" for name, var in self.fact_vars.items()]
         values = ", ".join(self.expr(r.val) for r in outputs)
         readings = ", ".join(r.readings_var or self.k(r.readings or frozenset()) for r in outputs)
+        if self.tracing:
+            top = self.top_scope
+            reset = [f"    {' = '.join(v for v in top.vars if v in top.uncertain)} = _M"] if top.uncertain else []
+            record = "".join(f"{v}, " for v in top.vars)
+            lines = ["def _run(F):", *facts, *reset, *self.main, f"    return ({values}{',' if outputs else ''}), "
+                     f"({readings}{',' if outputs else ''}), ({record})"]
+            return "\n".join(lines) + "\n"
         lines = ["def _run(F):", *facts, *self.main, f"    return ({values}{',' if outputs else ''}), "
                  f"({readings}{',' if outputs else ''})"]
         return "\n".join(lines) + "\n"
@@ -319,7 +389,8 @@ class _Generator:
         done = self.rules.get(name)
         if done is not None:
             return done
-        folded = self.program.__dict__.get(_CONSTANT_RULES, {}).get(name)
+        # A traced shape compiles every rule: the trace shows how even a constant one was computed.
+        folded = None if self.tracing else self.program.__dict__.get(_CONSTANT_RULES, {}).get(name)
         if folded is not None:  # a rule no fact reaches: its value was computed once (constant_rules)
             done = self.rules[name] = _Rule(_const(folded[0]), folded[1], None)
             return done
@@ -328,9 +399,13 @@ class _Generator:
         info = self.program.rules[name]
         self.compiling.add(name)
         saved = (self.block, self.indent, self.certain, self.ctx)
+        traced = (self.tctx, self.scope)
         index = self.rule_index[name]
         self.block, self.indent, self.certain = [], 1, True
         self.ctx = _RuleContext(name, set(info.decl.uses.names), var=f"d{index}")
+        if self.tracing:
+            self.tctx = self.plan.rule_ctx[name] = next(self.ctx_ids)
+            self.scope = self.top_scope
         try:
             val = self.cx(info.decl.expr, {})
             if val.code is not None and not val.code.isidentifier():
@@ -340,6 +415,7 @@ class _Generator:
             body = self.block
         finally:
             self.block, self.indent, self.certain, self.ctx = saved
+            self.tctx, self.scope = traced
             self.compiling.discard(name)
         span = info.decl.span
         self.main.append(f"    # {name}: {span.file}:{span.line}:{span.column}")
@@ -357,7 +433,47 @@ class _Generator:
     def cx(self, e: ast.Expr, scope: dict[str, _Val]) -> _Val:
         method = getattr(self, "c_" + type(e).__name__)
         result: _Val = method(e, scope)
+        if self.tracing:
+            return self.record(e, result)
         return result
+
+    # ------------------------------------------------------------ tracing
+    def record(self, e: ast.Expr, val: _Val) -> _Val:
+        """Traced shapes: keep the value of ``e`` where the trace will find it, a
+        constant in the plan or, computed at run time, in a slot of the record."""
+        kind = type(e)
+        if kind is ast.Literal:
+            return val
+        key = (self.tctx, id(e))
+        if isinstance(e, ast.Name):  # its value follows from the scope, the facts or a rule
+            if val.is_const and e.name in self.program.calendars:  # (a calendar is costly to build again)
+                self.plan.sources[key] = (-1, val.const)
+            return val
+        if val.is_const:
+            self.plan.sources[key] = (-1, val.const)
+            return val
+        var = self.slot(key)
+        self.emit(f"{var} = {val.code}")
+        return _Val(var, mu=val.mu)
+
+    def slot(self, key: tuple[int, int]) -> str:
+        var = self.slot_vars.get(key)
+        if var is None:
+            var = self.slot_vars[key] = f"s{len(self.slot_vars)}"
+            self.plan.sources[key] = (len(self.scope.vars), None)
+            self.scope.vars.append(var)
+        if not self.certain:
+            self.scope.uncertain.add(var)
+        return var
+
+    def child(self, node: ast.Expr, scope: _Scope | None = None) -> int:
+        """The context of the expressions evaluated for ``node`` (an inlined call, an aggregate's items)."""
+        key = (self.tctx, id(node))
+        found = self.plan.child_ctx.get(key)
+        if found is None:
+            found = self.plan.child_ctx[key] = next(self.ctx_ids)
+            self.ctx_scope[found] = scope or self.scope
+        return found
 
     def fold(self, compute: Callable[[], Any]) -> _Val:
         """A constant computed now; a failure is deferred to run time (where it sends the
@@ -403,13 +519,18 @@ class _Generator:
             return _const(Unknown(frozenset((name,))))
         if name not in self.defaults:
             saved = (self.block, self.indent, self.certain, self.ctx)
+            traced = (self.tctx, self.scope)
             self.block, self.indent, self.certain, self.ctx = [], 1, True, _RuleContext(name)
+            if self.tracing:
+                self.tctx = self.plan.default_ctx[name] = next(self.ctx_ids)
+                self.scope = self.top_scope
             try:
                 val = self.cx(info.decl.default, {})
                 if self.block or self.ctx.static or self.ctx.dynamic or not val.is_const:
                     raise Unsupported(f"the default of `{name}` is not a constant")
             finally:
                 self.block, self.indent, self.certain, self.ctx = saved
+                self.tctx, self.scope = traced
             self.defaults[name] = val
         return self.defaults[name]
 
@@ -700,10 +821,14 @@ class _Generator:
                 raise Unsupported(f"`{e.function}` calls itself")
             inner = {name: self.bind(arg) for (name, _), arg in zip(info.params, args, strict=True)}
             self.depth += 1
+            tctx = self.tctx
+            if self.tracing:
+                self.tctx = self.child(e)
             try:
                 return self.cx(info.decl.expr, inner)
             finally:
                 self.depth -= 1
+                self.tctx = tctx
         builtin = BUILTINS[e.function]
         if all(a.is_const for a in args):
             values = [a.const for a in args]
@@ -757,7 +882,18 @@ class _Generator:
         self.emit(f"{found} = False")
         inner = {**scope, e.variable: _Val(item)}
         may_be_unknown = False
+        if self.tracing:  # each item's values go into a tuple of the aggregate's record
+            rec = self.slot((self.tctx, -id(e)))
+            self.emit(f"{rec} = []")
+            outer = (self.tctx, self.scope)
+            self.tctx = self.child(e, _Scope())
+            self.scope = self.ctx_scope[self.tctx]
         with self.branch(f"for {item} in {self.expr(source)}:"):
+            if self.tracing:
+                reset = len(self.block)
+                self.emit("pass")  # becomes the reset of the item's slots
+                self.emit("try:")
+                self.indent += 1
             if e.where is not None:
                 keep = self.bind(self.cx(e.where, inner))
                 if keep.maybe_unknown:
@@ -780,6 +916,14 @@ class _Generator:
                 self.emit(f"    {result} = {values}[0]")
                 self.emit(f"    {found} = True")
                 self.emit("    break")
+            if self.tracing:
+                self.indent -= 1
+                slots = self.scope.vars
+                self.emit("finally:")
+                self.emit(f"    {rec}.append(({''.join(v + ', ' for v in slots)}))")
+                if slots:
+                    self.block[reset] = "    " * self.indent + f"{' = '.join(slots)} = _M"
+                self.tctx, self.scope = outer
         # After the loop: what the reference returns, in its order of checks.
         if function == "first":
             self.emit(f"if not {found} and {pending}:")
@@ -906,6 +1050,375 @@ def evaluate_values(program: Program, facts: Mapping[str, object],
     return {name: (value, frozenset(used)) for name, value, used in pairs}
 
 
+# ---------------------------------------------------------------- traced evaluation
+
+
+def compile_traced_shape(program: Program, given: frozenset[str],
+                         results: Sequence[str] | None = None) -> TracedShape:
+    """Compile ``program`` with tracing for scenarios that give exactly the facts ``given``.
+
+    The code is the untraced shape's, except that the value of every node
+    computed at run time is also kept in a local slot (one store), an
+    aggregate keeps a tuple of its item's slots per item, and the function
+    returns the slots with the results: the record from which ``_Replay``
+    builds the reference evaluator's trace, when the trace is read."""
+    wanted = tuple(program.results if results is None else results)
+    generator = _Generator(program, given, wanted, trace=True)
+    source = generator.generate()
+    code = compile(source, f"<clause {program.path} traced>", "exec")
+    namespace = generator.globals
+    exec(code, namespace)
+    return TracedShape(given, wanted, source, namespace["_run"], generator.plan)
+
+
+def traced_shape_for(program: Program, given: frozenset[str],
+                     results: tuple[str, ...] | None = None) -> TracedShape | None:
+    """The traced function for a shape, compiled once per program and shape (None: unsupported)."""
+    state = program.__dict__
+    if state.get(_UNSUPPORTED):
+        return None
+    shapes: dict[Any, Any] = state.setdefault(_SHAPES, {})  # beside the untraced shapes, never cached on disk
+    key = ("traced", given, results)
+    if key in shapes:
+        found: TracedShape | None = shapes[key]
+        return found
+    try:
+        compiled: TracedShape | None = compile_traced_shape(program, given, results)
+    except Unsupported:
+        compiled = None
+    shapes[key] = compiled
+    return compiled
+
+
+def traced_evaluation(program: Program, facts: Mapping[str, object],
+                      results: tuple[str, ...] | None = None) -> Evaluation:
+    """A traced ``Evaluation`` of ``results`` (all the contract's by default), computed by
+    compiled code: the values and readings at once, the trace when it is read.
+
+    When the program or the scenario is not for the compiled code (an
+    unsupported construct, an evaluation error), this is the reference
+    evaluator's own traced ``Evaluation``."""
+    compiled = traced_shape_for(program, frozenset(facts), results)
+    if compiled is None:
+        return Evaluation(program, facts, trace=True)
+    try:
+        values, readings, record = compiled.run(facts)
+    except Exception:
+        return Evaluation(program, facts, trace=True)
+    return TracedEvaluation(program, facts, compiled, values, readings, record)
+
+
+class TracedEvaluation(Evaluation):
+    """The traced evaluation of a compiled run: what the reference ``Evaluation(trace=True)``
+    holds once it has evaluated the shape's results, in order.
+
+    ``done`` has the results at once; ``traces`` (and the defines in ``done``,
+    and the facts' defaults) are built from the run's record when first read.
+    Any rule, fact or expression asked for afterwards is the reference
+    evaluator's business, continuing from that state exactly as it would."""
+
+    def __init__(self, program: Program, facts: Mapping[str, object], shape: TracedShape,
+                 values: tuple[object, ...], readings: tuple[frozenset[str] | set[str], ...],
+                 record: tuple[object, ...]):
+        super().__init__(program, facts, trace=True)
+        self._shape = shape
+        self._pending: tuple[object, ...] | None = record
+        done = self.done
+        for name, value, used in zip(shape.results, values, readings, strict=True):
+            done[name] = _Done(value, used if isinstance(used, frozenset) else frozenset(used))
+
+    @property  # type: ignore[override]
+    def traces(self) -> dict[str, RuleTrace]:
+        if self._pending is not None:
+            self._materialize()
+        return self._traces
+
+    @traces.setter
+    def traces(self, value: dict[str, RuleTrace]) -> None:
+        self._traces = value
+
+    def _materialize(self) -> None:
+        record, self._pending = self._pending, None
+        if record is None:
+            return
+        results = self._shape.results
+        try:
+            replay = _Replay(self.program, self.facts, self._shape.plan, record)
+            for name in results:
+                replay.rule(name)
+            traces, done, defaults = replay.traces, replay.done, replay.defaults
+        except Exception:  # the record does not fit the plan: never expected, and never wrong
+            reference = Evaluation(self.program, self.facts, trace=True)
+            for name in results:
+                reference.rule(name)
+            traces, done, defaults = reference.traces, reference.done, reference.fact_defaults
+        self._traces.update(traces)
+        for name, rule in done.items():
+            self.done.setdefault(name, rule)
+        for name, default in defaults.items():
+            self.fact_defaults.setdefault(name, default)
+
+    def rule(self, name: str) -> _Done:
+        done = self.done.get(name)
+        if done is not None:
+            return done
+        self._materialize()
+        return super().rule(name)
+
+    def fact(self, name: str) -> object:
+        self._materialize()
+        return super().fact(name)
+
+    def ev(self, node: ast.Expr, env: dict[str, object]) -> object:
+        self._materialize()
+        return super().ev(node, env)
+
+
+class _ReplayMismatch(Exception):
+    """The record has no value where the reference evaluator evaluated a node."""
+
+
+class _Replay:
+    """The reference evaluator's trace, rebuilt from a traced run's record.
+
+    It walks the expressions exactly as ``engine.evaluate.Evaluation`` does
+    (the same order, the same short-circuits, both branches of an undecided
+    ``if``, every item of ``all of``/``any of``) and makes the same ``Step``
+    for each node it evaluates; but it computes nothing: each node's value is
+    read from the record (or is the constant the compiler computed), and a
+    decision (``and``, ``if``, ``where``…) is taken on the values read. Reads
+    and readings are gathered as the reference gathers them.
+    """
+
+    def __init__(self, program: Program, facts: Mapping[str, object], plan: _TracePlan,
+                 record: tuple[object, ...]):
+        self.program = program
+        self.facts = facts
+        self.plan = plan
+        self.sources = plan.sources
+        self.top = record
+        self.rec: Sequence[object] = record
+        self.ctx = 0
+        self.done: dict[str, _Done] = {}
+        self.traces: dict[str, RuleTrace] = {}
+        self.defaults: dict[str, object] = {}
+        self.frame = _Frame("")
+        self.steps: list[Step] = []
+
+    def rule(self, name: str) -> _Done:
+        done = self.done.get(name)
+        if done is not None:
+            return done
+        info = self.program.rules[name]
+        frame = _Frame(name, readings=set(info.decl.uses.names))
+        saved = (self.frame, self.steps, self.ctx, self.rec)
+        self.frame, self.steps, self.ctx, self.rec = frame, frame.steps, self.plan.rule_ctx[name], self.top
+        try:
+            value = self.ev(info.decl.expr, {})
+        finally:
+            self.frame, self.steps, self.ctx, self.rec = saved
+        done = self.done[name] = _Done(value, frozenset(frame.readings))
+        step = frame.steps[0] if frame.steps else None
+        self.traces[name] = RuleTrace(name, info.section, value, step, frame.reads, sorted(frame.readings))
+        return done
+
+    def value(self, e: ast.Expr) -> object:
+        index, const = self.sources[(self.ctx, id(e))]
+        if index < 0:
+            return const
+        value = self.rec[index]
+        if value is _MISSING:
+            raise _ReplayMismatch(self.program.sources.text(e.span))
+        return value
+
+    def ev(self, e: ast.Expr, env: dict[str, object]) -> object:
+        step = Step(e)
+        parent = self.steps
+        parent.append(step)
+        self.steps = step.children
+        try:
+            kind = type(e)
+            if kind is ast.Literal:
+                value = e.value  # type: ignore[union-attr]
+            elif kind is ast.Name:
+                value = self.name(e, env)  # type: ignore[arg-type]
+            else:
+                value = _REPLAY[kind](self, e, env)
+        finally:
+            self.steps = parent
+        step.value = value
+        return value
+
+    def name(self, e: ast.Name, env: dict[str, object]) -> object:
+        name = e.name
+        if name in env:
+            return env[name]
+        program = self.program
+        frame = self.frame
+        if name in program.facts:
+            value = self.fact(name)
+            frame.reads[name] = value
+            return value
+        if name in program.rules:
+            done = self.rule(name)
+            frame.reads[name] = done.value
+            frame.readings |= done.readings
+            return done.value
+        if name in program.zones:
+            frame.readings.update(program.zone_decls[name].uses.names)
+            return program.zones[name]
+        if name in program.calendars:
+            decl = program.calendars[name]
+            frame.readings.update(decl.uses.names)
+            found = self.sources.get((self.ctx, id(e)))
+            return found[1] if found is not None else calendar(decl.name, decl.financial_code)
+        if name in T.ROUNDING_MODES:
+            return name
+        raise _ReplayMismatch(f"unknown name `{name}`")
+
+    def fact(self, name: str) -> object:
+        if name in self.facts:
+            return self.facts[name]
+        info = self.program.facts[name]
+        if info.decl.default is None:
+            return Unknown(frozenset((name,)))
+        if name not in self.defaults:
+            saved = (self.ctx, self.rec)
+            self.ctx, self.rec = self.plan.default_ctx[name], self.top
+            try:
+                self.defaults[name] = self.ev(info.decl.default, {})
+            finally:
+                self.ctx, self.rec = saved
+        return self.defaults[name]
+
+    # Each method below evaluates the children the reference evaluates, in its
+    # order, then reads the node's own value.
+
+    def binary(self, e: ast.Binary, env: dict[str, object]) -> object:
+        if e.op == "and" or e.op == "or":
+            if self.ev(e.left, env) is not (e.op == "or"):
+                self.ev(e.right, env)
+        else:
+            self.ev(e.left, env)
+            self.ev(e.right, env)
+        return self.value(e)
+
+    def compare(self, e: ast.Compare, env: dict[str, object]) -> object:
+        self.ev(e.left, env)
+        self.ev(e.right, env)
+        return self.value(e)
+
+    def field(self, e: ast.Field, env: dict[str, object]) -> object:
+        target_type = self.program.node_types.get(id(e.target))
+        if not (isinstance(target_type, T.EnumType) and isinstance(e.target, ast.Name)
+                and e.target.name not in env and e.target.name in self.program.enums):
+            self.ev(e.target, env)
+        return self.value(e)
+
+    def call(self, e: ast.Call, env: dict[str, object]) -> object:
+        program = self.program
+        if e.function in program.enums:
+            self.ev(e.args[0], env)
+            return self.value(e)
+        args = [self.ev(a, env) for a in e.args]
+        if e.function in program.functions and not any(isinstance(a, Unknown) for a in args):
+            info = program.functions[e.function]
+            self.frame.readings.update(info.decl.uses.names)
+            scope = {name: value for (name, _), value in zip(info.params, args, strict=False)}
+            ctx = self.ctx
+            self.ctx = self.plan.child_ctx[(ctx, id(e))]
+            try:
+                self.ev(info.decl.expr, scope)
+            finally:
+                self.ctx = ctx
+        return self.value(e)
+
+    def aggregate(self, e: ast.Aggregate, env: dict[str, object]) -> object:
+        source = self.ev(e.source, env)
+        if not isinstance(source, Unknown):
+            assert isinstance(source, tuple)
+            ctx, rec = self.ctx, self.rec
+            items = rec[self.sources[(ctx, -id(e))][0]]
+            assert isinstance(items, list)
+            self.ctx = self.plan.child_ctx[(ctx, id(e))]
+            pending = False
+            try:
+                for index, item in enumerate(source):
+                    self.rec = items[index]
+                    scope = {**env, e.variable: item}
+                    if e.where is not None:
+                        keep = self.ev(e.where, scope)
+                        if isinstance(keep, Unknown):
+                            pending = True
+                            continue
+                        if not keep:
+                            continue
+                    if e.function != "count" and isinstance(self.ev(e.body, scope), Unknown):
+                        pending = True
+                    if e.function == "first" and not pending:
+                        break
+            finally:
+                self.ctx, self.rec = ctx, rec
+        return self.value(e)
+
+    def conditions(self, e: ast.Conditions, env: dict[str, object]) -> object:
+        for item in e.items:
+            self.ev(item.expr, env)
+            self.steps[-1].label = item.label
+        return self.value(e)
+
+    def if_(self, e: ast.If, env: dict[str, object]) -> object:
+        condition = self.ev(e.condition, env)
+        if isinstance(condition, Unknown):
+            self.ev(e.then, env)
+            self.ev(e.otherwise, env)
+        else:
+            self.ev(e.then if condition else e.otherwise, env)
+        return self.value(e)
+
+    def unless(self, e: ast.Unless, env: dict[str, object]) -> object:
+        if self.ev(e.rule, env) is not False:
+            self.ev(e.exception, env)
+        return self.value(e)
+
+    def otherwise(self, e: ast.Otherwise, env: dict[str, object]) -> object:
+        if self.ev(e.value, env) is None:
+            self.ev(e.fallback, env)
+        return self.value(e)
+
+    def operand(self, e: ast.Not | ast.Negate | ast.IsNone, env: dict[str, object]) -> object:
+        self.ev(e.operand, env)
+        return self.value(e)
+
+    def record(self, e: ast.RecordLiteral, env: dict[str, object]) -> object:
+        for _, v in e.fields:
+            self.ev(v, env)
+        return self.value(e)
+
+    def list_(self, e: ast.ListLiteral, env: dict[str, object]) -> object:
+        for v in e.items:
+            self.ev(v, env)
+        return self.value(e)
+
+
+_REPLAY: dict[type, Any] = {
+    ast.Binary: _Replay.binary,
+    ast.Compare: _Replay.compare,
+    ast.Field: _Replay.field,
+    ast.Call: _Replay.call,
+    ast.Aggregate: _Replay.aggregate,
+    ast.Conditions: _Replay.conditions,
+    ast.If: _Replay.if_,
+    ast.Unless: _Replay.unless,
+    ast.Otherwise: _Replay.otherwise,
+    ast.Not: _Replay.operand,
+    ast.Negate: _Replay.operand,
+    ast.IsNone: _Replay.operand,
+    ast.RecordLiteral: _Replay.record,
+    ast.ListLiteral: _Replay.list_,
+}
+
+
 # ---------------------------------------------------------------- facts, fast
 
 
@@ -938,5 +1451,6 @@ def validate_fast(program: Program, given: Mapping[str, Any]) -> ValidFacts | No
     return ValidFacts({name: converted[name] for name in given}, list(notes))
 
 
-__all__ = ["CompiledShape", "Unsupported", "compile_shape", "compiled_evaluation", "evaluate_values", "shape_for",
+__all__ = ["CompiledShape", "TracedEvaluation", "TracedShape", "Unsupported", "compile_shape", "compile_traced_shape",
+           "compiled_evaluation", "evaluate_values", "shape_for", "traced_evaluation", "traced_shape_for",
            "validate_fast"]
