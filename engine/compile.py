@@ -1123,6 +1123,7 @@ class TracedEvaluation(Evaluation):
         super().__init__(program, facts, trace=True)
         self._shape = shape
         self._pending: tuple[object, ...] | None = record
+        self.rebuilt_by_reference = False  # set when the record did not fit the plan (see _materialize)
         done = self.done
         for name, value, used in zip(shape.results, values, readings, strict=True):
             done[name] = _Done(value, used if isinstance(used, frozenset) else frozenset(used))
@@ -1152,6 +1153,7 @@ class TracedEvaluation(Evaluation):
             for name in results:
                 reference.rule(name)
             traces, done, defaults = reference.traces, reference.done, reference.fact_defaults
+            self.rebuilt_by_reference = True
         self._traces.update(traces)
         for name, rule in done.items():
             self.done.setdefault(name, rule)
