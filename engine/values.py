@@ -92,17 +92,20 @@ def encode(value: object, type_: T.Type) -> Any:
 
 
 def format_decimal(value: Decimal) -> str:
-    """The exact decimal as written: no exponent, no float detour."""
+    """The exact decimal, canonically: no exponent, no trailing zeros, no float detour.
+
+    One value has one spelling however the inputs were written: 0.7 = 0.700.
+    """
     text = format(value, "f")
-    return "0" if text in ("-0", "-0.0") else text
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def format_money(value: Decimal) -> str:
-    """Money keeps every digit it has and shows at least the cents: 1020.00, 3.327."""
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > -2:
-        value = value.quantize(Decimal("0.01"))
-    return format_decimal(value)
+    """Money canonically: every significant digit, and at least the cents (1020.00, 0.70, 3.327)."""
+    whole, _, fraction = format_decimal(value).partition(".")
+    return f"{whole}.{fraction.ljust(2, '0')}"
 
 
 def format_percent(fraction: Decimal) -> str:

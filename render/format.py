@@ -10,20 +10,16 @@ from decimal import Decimal
 from typing import Any
 
 from engine import types as T
-from engine.values import Member, Unknown, format_decimal, format_percent
+from engine.values import Member, Unknown, format_decimal, format_money, format_percent
 
 AGENCY_NAMES = {"moodys": "Moody's", "sp": "S&P"}
 
 
 def money(value: Decimal) -> str:
+    """$1,000.00, $0.70, $3.327: the canonical amount, grouped, with a dollar sign."""
     sign = "-" if value < 0 else ""
-    value = abs(value)
-    exponent = value.as_tuple().exponent
-    if isinstance(exponent, int) and exponent > -2:
-        value = value.quantize(Decimal("0.01"))
-    whole, _, fraction = format_decimal(value).partition(".")
-    grouped = f"{int(whole):,}"
-    return f"{sign}${grouped}" + (f".{fraction}" if fraction else "")
+    whole, _, fraction = format_money(abs(value)).partition(".")
+    return f"{sign}${int(whole):,}.{fraction}"
 
 
 def number(value: Decimal | int) -> str:

@@ -91,7 +91,7 @@ def test_lists_and_records_are_json_in_a_cell(tmp_path: Path) -> None:
     results = line["results"]
     assert results["shares_deemed_outstanding"]["value"] == 310_000_000  # only the option below $3.41
     assert results["adjustment_triggered"]["value"] is True
-    assert results["new_conversion_price"]["value"] == "3.330"  # (310M x 3.41 + 75M) / 340M = 3.32970...
+    assert results["new_conversion_price"]["value"] == "3.33"  # (310M x 3.41 + 75M) / 340M = 3.32970..., to $0.001
     assert line["scenario"] == "with options"
 
 
