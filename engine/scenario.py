@@ -67,6 +67,22 @@ def _exact_number(loader: yaml.SafeLoader, node: yaml.Node) -> _ExactText:
     return _ExactText(node.value)
 
 
+def _unique_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> Any:
+    """A mapping whose keys are each written once: a repeated fact would silently win."""
+    seen: dict[object, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if isinstance(key, (str, int)) and key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"`{key}` is given twice (first on line {seen[key]}); give each fact once",
+                key_node.start_mark,
+            )
+        if isinstance(key, (str, int)):
+            seen[key] = key_node.start_mark.line + 1
+    yield from yaml.SafeLoader.construct_yaml_map(loader, node)
+
+
+_ExactLoader.add_constructor("tag:yaml.org,2002:map", _unique_mapping)
 _ExactLoader.add_constructor("tag:yaml.org,2002:float", _exact_number)
 _ExactLoader.add_constructor("tag:yaml.org,2002:timestamp", _keep_text)
 
@@ -92,10 +108,18 @@ def parse_scenario(text: str, shown: str, json_format: bool = False) -> Scenario
     positions: dict[str, tuple[int, int]] = {}
     if json_format:
         try:
-            data = json.loads(text, parse_float=Decimal)
+            data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant,
+                              object_pairs_hook=_unique_object)
         except json.JSONDecodeError as error:
             span = Span(shown, error.lineno, error.colno, error.lineno, error.colno + 1)
             raise ClauseError([Diagnostic(f"not valid JSON: {error.msg}", span)], sources) from None
+        except _RepeatedKey as repeated:
+            offset = text.rfind(f'"{repeated.key}"')
+            line = text.count("\n", 0, offset) + 1
+            column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+            span = Span(shown, line, column, line, column + len(repeated.key) + 2)
+            raise ClauseError([Diagnostic(f"not valid JSON: `{repeated.key}` is given twice; give each fact once",
+                                          span)], sources) from None
         positions = _json_positions(text)
     else:
         try:
@@ -128,6 +152,25 @@ def parse_scenario(text: str, shown: str, json_format: bool = False) -> Scenario
         raise ClauseError(diagnostics, sources)
     return Scenario(shown, _text(data.get("title")), _text(data.get("description")), dict(facts),
                     positions, sources, data.get("expect"), data)
+
+
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key
+
+
+def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise _RepeatedKey(key)
+        data[key] = value
+    return data
+
+
+def _no_constant(name: str) -> Any:
+    raise json.JSONDecodeError(f"{name} is not a number a scenario can use", name, 0)
 
 
 def _text(value: object) -> str | None:
@@ -188,7 +231,24 @@ def _show(value: object) -> str:
     return repr(value) if not isinstance(value, (int, Decimal)) else str(value)
 
 
+# Amounts beyond these bounds are mistakes, not scenarios (and exact arithmetic
+# on them would exhaust the 40 significant digits the engine works with).
+LARGEST = Decimal(10) ** 18
+FINEST_EXPONENT = -18
+
+
+def _in_range(value: Decimal, what: str) -> Decimal:
+    exponent = value.as_tuple().exponent
+    if not value.is_finite() or abs(value) >= LARGEST or (isinstance(exponent, int) and exponent < FINEST_EXPONENT):
+        raise FactError(f"expected {what} below 10^18 with at most 18 decimal places; got {format(value, 'f')[:40]}")
+    return value
+
+
 def parse_decimal(value: object, what: str = "an amount") -> Decimal:
+    return _in_range(_parse_decimal(value, what), what)
+
+
+def _parse_decimal(value: object, what: str) -> Decimal:
     if isinstance(value, bool):
         raise FactError(f"expected {what} such as 1000 or \"$1,000.00\"; got {_show(value)}")
     if isinstance(value, int):
@@ -213,12 +273,12 @@ def parse_integer(value: object) -> int:
     if isinstance(value, bool):
         raise FactError(f"expected a whole number such as 300000000 or \"300,000,000\"; got {_show(value)}")
     if isinstance(value, int):
-        return value
-    if isinstance(value, Decimal) and value == value.to_integral_value():
-        return int(value)
+        return int(_in_range(Decimal(value), "a whole number"))
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(_in_range(value, "a whole number"))
     if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,3}([,_]\d{3})*\s*|\s*-?\d+\s*", value) \
             and not isinstance(value, _ExactText):
-        return int(value.replace(",", "").replace("_", ""))
+        return int(_in_range(Decimal(value.replace(",", "").replace("_", "")), "a whole number"))
     raise FactError(f"expected a whole number such as 300000000 or \"300,000,000\"; got {_show(value)}")
 
 
@@ -226,7 +286,7 @@ def parse_percent(value: object) -> Decimal:
     if isinstance(value, str) and not isinstance(value, _ExactText) and value.strip().endswith("%"):
         number = value.strip()[:-1].strip()
         try:
-            return Decimal(number) / 100
+            return _in_range(Decimal(number), "a percentage") / 100
         except InvalidOperation:
             pass
     if isinstance(value, (int, float, Decimal, _ExactText)) and not isinstance(value, bool):

@@ -1,0 +1,78 @@
+"""Regressions for what an outside-in acceptance run found.
+
+Each test states the spec line it holds the engine to.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from engine.api import evaluate, load_contract
+
+from helpers import ROOT, clause
+
+SERIES_B = "contracts/series_b_preferred.clause"
+SPECIAL = "contracts/special_conversion.clause"
+
+
+def _eval(tmp_path: Path, contract: str, text: str, suffix: str = ".yaml") -> tuple[int, dict[str, object], str]:
+    scenario = tmp_path / f"scenario{suffix}"
+    scenario.write_text(text)
+    run = clause("eval", str(ROOT / contract), str(scenario), "--format", "json")
+    return run.code, (json.loads(run.out) if run.out else {}), run.err
+
+
+@pytest.mark.parametrize("written", ["2.50", "2.500", "\"$2.5000\"", "2.5"])
+def test_one_money_value_has_one_spelling(tmp_path: Path, written: str) -> None:
+    # interface.md: money is "a string holding the exact decimal"; the encoding is canonical.
+    code, data, err = _eval(tmp_path, SERIES_B, "facts:\n  shares_to_convert: 5\n  conversion_price: 3.41\n"
+                            f"  current_market_price: {written}\n  fraction_settlement: cash\n")
+    assert code == 0, err
+    results = data["results"]
+    assert isinstance(results, dict)
+    assert results["cash_in_lieu"]["value"] == "0.70"  # 0.28 of a share at $2.50
+    assert results["common_shares_on_conversion"]["value"] == 1466
+
+
+def test_price_per_share_adds_additional_consideration_as_the_vocabulary_defines(tmp_path: Path) -> None:
+    # vocabulary.md: price_per_share = (consideration + additional consideration) / shares issued.
+    program = load_contract(ROOT / SERIES_B)
+    results = evaluate(program, {
+        "issue_date": "2003-03-03", "shares_issued": 30_000_000, "consideration": "75000000",
+        "additional_consideration": "30000000", "common_shares_outstanding": 300_000_000,
+        "average_current_market_price": "3.00", "conversion_price": "3.41",
+    }).results
+    assert results["price_per_share"].value == Decimal("3.5")
+    assert results["adjustment_triggered"].value is False
+    assert results["new_conversion_price"].value == Decimal("3.41")
+
+
+def test_converting_more_than_the_note_does_not_leave_a_valid_remainder() -> None:
+    program = load_contract(ROOT / SPECIAL)
+    results = evaluate(program, {"principal_amount": 1000, "principal_to_convert": 2000}).results
+    assert results["unconverted_remainder"].value == Decimal("-1000")
+    assert results["remainder_valid"].value is False
+    assert results["conversion_permitted"].value is False
+
+
+@pytest.mark.parametrize(("text", "suffix", "message"), [
+    ("facts:\n  principal_amount: 1000\n  principal_amount: 2000\n", ".yaml",
+     "3:3: error: not valid YAML: `principal_amount` is given twice (first on line 2)"),
+    ('{"facts": {"principal_amount": 1000, "principal_amount": 2000}}', ".json",
+     "1:38: error: not valid JSON: `principal_amount` is given twice"),
+    ('{"facts": {"principal_amount": 1e999}}', ".json",
+     "1:32: error: fact `principal_amount` (money): expected an amount of money below 10^18"),
+    ("facts:\n  principal_amount: 100000000000000000000000000\n", ".yaml",
+     "2:21: error: fact `principal_amount` (money): expected an amount of money below 10^18"),
+    ('{"facts": {"principal_amount": NaN}}', ".json", "not valid JSON: NaN is not a number"),
+])
+def test_repeated_facts_and_absurd_numbers_are_refused(tmp_path: Path, text: str, suffix: str,
+                                                        message: str) -> None:
+    code, _, err = _eval(tmp_path, SPECIAL, text, suffix)
+    assert code == 1
+    assert message in err
+    assert "internal error" not in err and "Traceback" not in err
