@@ -169,6 +169,10 @@ def _eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from engine.api import evaluate, load_contract
     from engine.scenario import load_scenario
 
+    if args.trace and args.format != "json":
+        err.write("clause eval: error: --trace goes with --format json (the memo explains a text outcome: "
+                  "clause memo)\n")
+        return EXIT_USAGE
     program = load_contract(args.contract)
     scenario = load_scenario(args.scenario)
     outcome = evaluate(program, scenario, trace=args.trace)
@@ -195,6 +199,7 @@ def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     program = load_contract(args.contract)
     facts = scenario_model(program).model_json_schema()
+    _schema_defaults(program, facts)
     document = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"Scenario for {program.header.title}",
@@ -209,6 +214,22 @@ def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     }
     out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
     return EXIT_OK
+
+
+def _schema_defaults(program: Any, facts: dict[str, Any]) -> None:
+    """Each fact's own default in the schema (pydantic would say null for all)."""
+    from engine.evaluate import Evaluation
+    from engine.values import Unknown, encode
+
+    evaluation = Evaluation(program, {})
+    for name, schema in facts.get("properties", {}).items():
+        schema.pop("default", None)
+        info = program.facts.get(name)
+        if info is None or info.decl.default is None:
+            continue
+        value = evaluation.fact(name)
+        if not isinstance(value, Unknown):
+            schema["default"] = encode(value, info.type)
 
 
 def _memo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -222,6 +222,8 @@ class FactError(ValueError):
     pass
 
 
+_INTEGER_TEXT = re.compile(r"^\s*-?(\d{1,3}([,_]\d{3})+|\d+)\s*$")
+_DATETIME_TEXT = r"^\s*\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?([Zz]|[+-]\d{2}:\d{2})?\s*$"
 _MONEY_TEXT = re.compile(r"^\s*(-)?\s*\$?\s*(-)?(\d{1,3}(?:,\d{3})+|\d+)?(\.\d+)?\s*$")
 
 
@@ -276,8 +278,7 @@ def parse_integer(value: object) -> int:
         return int(_in_range(Decimal(value), "a whole number"))
     if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         return int(_in_range(value, "a whole number"))
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,3}([,_]\d{3})*\s*|\s*-?\d+\s*", value) \
-            and not isinstance(value, _ExactText):
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value) and not isinstance(value, _ExactText):
         return int(_in_range(Decimal(value.replace(",", "").replace("_", "")), "a whole number"))
     raise FactError(f"expected a whole number such as 300000000 or \"300,000,000\"; got {_show(value)}")
 
@@ -435,15 +436,15 @@ def json_schema(t: T.Type) -> dict[str, Any]:
                 "properties": {n: json_schema(ft) for n, ft in t.fields}}
     if isinstance(t, T.EnumType):
         return {"enum": list(t.members), "title": t.name}
-    number: dict[str, Any] = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^-?\$?-?[\d,]*(\.\d+)?$"},
-                        {"type": "number"}]}
+    number: dict[str, Any] = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": _MONEY_TEXT.pattern},
+                                        {"type": "number"}]}
     schemas: dict[T.Type, dict[str, Any]] = {
         T.MONEY: {**number, "description": "US dollars, exact: 1000 or \"$1,000.00\""},
         T.DECIMAL: {**number, "description": "an exact decimal, e.g. \"2.83849\""},
-        T.INTEGER: {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": r"^-?\d{1,3}([,_]\d{3})*$"}]},
+        T.INTEGER: {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": _INTEGER_TEXT.pattern}]},
         T.PERCENT: {"type": "string", "pattern": r"^-?\d+(\.\d+)?\s*%$", "description": "e.g. \"19.9%\""},
         T.DATE: {"type": "string", "format": "date"},
-        T.DATETIME: {"type": "string", "format": "date-time",
+        T.DATETIME: {"type": "string", "pattern": _DATETIME_TEXT,
                      "description": "ISO 8601 with a UTC offset; without one, the contract's home zone"},
         T.BOOLEAN: {"type": "boolean"},
         T.TEXT: {"type": "string"},

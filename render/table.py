@@ -36,11 +36,12 @@ def results_table(outcome: Outcome, width: int | None = None) -> str:
     lines.append("")
     lines.append(f"{headers[0]:<{name_w}}  {headers[1]:<{value_w}}  {headers[2]:<{cite_w}}")
     lines.append(f"{'-' * name_w}  {'-' * value_w}  {'-' * cite_w}")
-    note_w = max(width - name_w - value_w - cite_w - 6, 20)
     for name, value, cites, note in rows:
         value_lines = textwrap.wrap(value, value_w) or [""]
-        lines.append(f"{name:<{name_w}}  {value_lines[0]:<{value_w}}  {cites:<{cite_w}}  "
-                     + (textwrap.shorten(note, note_w) if note else "").rstrip())
+        lines.append(f"{name:<{name_w}}  {value_lines[0]:<{value_w}}  {cites:<{cite_w}}".rstrip())
+        # What an undetermined result waits for goes on its own lines, every name whole.
+        lines.extend(textwrap.wrap(note, max(width - 4, 40), initial_indent="    ", subsequent_indent="      ",
+                                   break_long_words=False, break_on_hyphens=False))
         for extra in value_lines[1:]:
             lines.append(f"{'':<{name_w}}  {extra}")
     for note in outcome.notes:

@@ -76,3 +76,30 @@ def test_repeated_facts_and_absurd_numbers_are_refused(tmp_path: Path, text: str
     assert code == 1
     assert message in err
     assert "internal error" not in err and "Traceback" not in err
+
+
+def test_schema_states_each_facts_own_default_and_accepts_what_the_cli_accepts() -> None:
+    import re
+
+    run = clause("schema", SERIES_B)
+    facts = json.loads(run.out)["properties"]["facts"]["properties"]
+    assert facts["conversion_price"]["default"] == "3.41"
+    assert facts["ratings_before_rating_date"]["default"] == {"moodys": "B3", "sp": "B"}
+    assert "default" not in facts["issue_date"]
+    integer_pattern = facts["shares_issued"]["anyOf"][1]["pattern"]
+    assert re.match(integer_pattern, "300,000,000") and re.match(integer_pattern, "1_000")
+    special = json.loads(clause("schema", SPECIAL).out)["properties"]["facts"]["properties"]
+    datetime_pattern = special["notice_time"]["pattern"]
+    for accepted in ("2003-06-18T20:00:00-04:00", "2003-06-18T20:00:00Z", "2003-06-18T19:30:00"):
+        assert re.match(datetime_pattern, accepted)
+
+
+def test_trace_with_text_output_is_a_usage_error() -> None:
+    run = clause("eval", SPECIAL, "examples/special_conversion/holder_converts.yaml", "--trace")
+    assert run.code == 2
+    assert "--trace goes with --format json" in run.err
+
+
+def test_the_text_table_names_every_missing_fact() -> None:
+    run = clause("eval", SPECIAL, "examples/special_conversion/missing_facts.yaml")
+    assert "needs owner_ownership_pct, owner_voting_securities_pct" in run.out
