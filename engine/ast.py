@@ -265,10 +265,20 @@ class FieldDecl:
 
 
 @dataclass(frozen=True)
+class Requirement:
+    """A condition every record of a type must meet when a scenario gives one."""
+
+    message: str
+    condition: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
 class RecordDecl:
     name: str
     fields: tuple[FieldDecl, ...]
     span: Span = _span()
+    requirements: tuple[Requirement, ...] = ()
 
 
 @dataclass(frozen=True)

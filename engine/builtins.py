@@ -217,6 +217,8 @@ BUILTINS: dict[str, Builtin] = {
         Builtin("days_between", "days_between(from, to)",
                 _signature(T.DATE, T.DATE, returns=T.INTEGER), lambda a, b: (b - a).days),
         Builtin("abs", "abs(value)", _numeric_same, abs),
+        Builtin("member_of", "member_of(Scale, text)", _signature(T.ENUM_TYPE, T.TEXT, returns=T.BOOLEAN),
+                lambda enum, text: text in enum.members),
     )
 }
 

@@ -94,14 +94,13 @@ def _nodes(program: Program) -> list[object]:
     """Every expression node the checker typed (node_types is keyed by id)."""
     found: list[object] = []
     seen: set[int] = set()
+    # Whole declarations, so every expression they hold is found: rule bodies,
+    # explain conditions, fact defaults, function bodies, record requirements.
     stack: list[object] = []
-    for info in program.rules.values():
-        stack.append(info.decl.expr)
-    for function in program.functions.values():
-        stack.append(function.decl.expr)
-    for fact in program.facts.values():
-        if fact.decl.default is not None:
-            stack.append(fact.decl.default)
+    stack.extend(info.decl for info in program.rules.values())
+    stack.extend(function.decl for function in program.functions.values())
+    stack.extend(fact.decl for fact in program.facts.values())
+    stack.extend(program.__dict__.get("requirements", {}).values())
     while stack:
         node = stack.pop()
         if isinstance(node, tuple):

@@ -75,6 +75,8 @@ class Program:
     home_zone: dt.tzinfo
     # Sections cited by each rule: its own, then those its exceptions cite.
     cites: dict[str, list[str]] = field(default_factory=dict)
+    # Conditions each record type's values must meet (checked with the facts).
+    requirements: dict[str, tuple[ast.Requirement, ...]] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
 
 
@@ -111,6 +113,7 @@ class _Checker:
         self.rule_stack: list[str] = []
         self.used_readings: set[str] = set()
         self.cites: dict[str, list[str]] = {}
+        self.enum_argument = False
 
     def error(self, message: str, span: Span | None, help: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(message, span, help))
@@ -229,6 +232,15 @@ class _Checker:
         self.records[name] = T.RecordType(name, tuple(fields))
         return self.records[name]
 
+    def check_requirements(self) -> None:
+        for name, decl in self.record_decls.items():
+            record = self.records.get(name)
+            if not isinstance(record, T.RecordType):
+                continue
+            scope = dict(record.fields)
+            for requirement in decl.requirements:
+                self.expect_boolean(requirement.condition, scope, "a record requirement")
+
     def check_declarations(self) -> None:
         for name in self.record_decls:
             self.resolve_record(name)
@@ -239,6 +251,7 @@ class _Checker:
             self.functions[name] = FunctionInfo(function, params, self.resolve_type(function.type))
         for name in self.rule_decls:
             self.rule_type(name)
+        self.check_requirements()
         for name, info in self.facts.items():
             if info.decl.default is not None:
                 found = self.infer(info.decl.default, {})
@@ -448,6 +461,8 @@ class _Checker:
             return T.CALENDAR
         if name in T.ROUNDING_MODES:
             return T.ROUNDING
+        if name in self.enums and self.enum_argument:
+            return T.ENUM_TYPE
         if name in self.enums:
             self.error(f"`{name}` is a type; name one of its members, e.g. {name}.{self.enums[name].members[0]}",
                        e.span)
@@ -522,6 +537,14 @@ class _Checker:
             return T.ERROR
         arg_types: list[T.Type] = []
         for position, arg in enumerate(e.args):
+            if e.function == "member_of" and position == 0:
+                # The one place a type is an argument: member_of(Moodys, rating).
+                self.enum_argument = True
+                try:
+                    arg_types.append(self.infer(arg, scope))
+                finally:
+                    self.enum_argument = False
+                continue
             if e.function == "round" and position == 2 and isinstance(arg, ast.Name) \
                     and arg.name not in T.ROUNDING_MODES and arg.name not in scope:
                 self.error(f"unknown rounding mode `{arg.name}`", arg.span,
@@ -705,6 +728,7 @@ def check_program(loaded: LoadedFiles, main_path: str) -> tuple[Program | None, 
         enums=checker.enums, records=checker.records, facts=checker.facts, rules=checker.rules,
         functions=checker.functions, results=checker.results, node_types=checker.node_types,
         sources=loaded.sources, home_zone=home_zone, cites=checker.cites, texts=loaded.texts,
+        requirements={name: decl.requirements for name, decl in checker.record_decls.items() if decl.requirements},
     )
     return program, []
 

@@ -189,6 +189,8 @@ class Evaluation:
             return calendar(decl.name, decl.financial_code)
         if name in T.ROUNDING_MODES:
             return name
+        if name in program.enums:  # only as member_of's first argument
+            return program.enums[name]
         raise EvaluationError(f"unknown name `{name}`", e.span)  # the checker prevents this
 
     def _binary(self, e: ast.Binary, env: dict[str, object]) -> object:

@@ -29,7 +29,7 @@ GRAMMAR_PATH = Path(__file__).resolve().parent.parent / "grammar" / "clause.lark
 
 STATEMENT_KEYWORDS = (
     "contract", "include", "reading", "zone", "calendar", "enum", "scale", "record",
-    "fact", "define", "result", "section", "text", "explain",
+    "fact", "define", "result", "section", "text", "explain", "require",
 )
 _STATEMENT_START = re.compile(r"^\s*(" + "|".join(STATEMENT_KEYWORDS) + r")\b")
 _DECLARED_NAME = re.compile(
@@ -356,7 +356,12 @@ class _ToAst(Transformer[Token, Any]):
         return ast.EnumDecl(str(c[0]), self._members(c[1:]), True, self._span(meta))
 
     def record(self, meta: Any, c: list[Any]) -> ast.RecordDecl:
-        return ast.RecordDecl(str(c[0]), tuple(c[1:]), self._span(meta))
+        fields = tuple(x for x in c[1:] if isinstance(x, ast.FieldDecl))
+        requirements = tuple(x for x in c[1:] if isinstance(x, ast.Requirement))
+        return ast.RecordDecl(str(c[0]), fields, self._span(meta), requirements)
+
+    def requirement(self, meta: Any, c: list[Any]) -> ast.Requirement:
+        return ast.Requirement(_unquote(c[0]), c[1], self._span(meta))
 
     def field_decl(self, meta: Any, c: list[Any]) -> ast.FieldDecl:
         return ast.FieldDecl(str(c[0]), c[1], self._span(meta))

@@ -198,6 +198,9 @@ def fact_positions(facts: yaml.Node | None) -> dict[str, tuple[int, int]]:
             positions[str(key.value)] = (start.line + 1, start.column + 1)
             positions[f"width:{key.value}"] = (max(width, 1), 0)
             positions[f"key:{key.value}"] = (key.start_mark.line + 1, key.start_mark.column + 1)
+            if isinstance(value, yaml.SequenceNode):
+                for index, item in enumerate(value.value, start=1):
+                    positions[f"{key.value}#{index}"] = (item.start_mark.line + 1, item.start_mark.column + 1)
     return positions
 
 
@@ -543,3 +546,57 @@ def _fact_diagnostics(program: Program, scenario: Scenario, errors: pydantic.Val
 def validate_mapping(program: Program, facts: Mapping[str, Any], name: str = "<facts>") -> ValidFacts:
     """Validate facts given directly (the Python API, table rows)."""
     return validate_facts(program, Scenario(name, None, None, dict(facts)))
+
+
+# ---------------------------------------------------------------- record requirements
+
+
+def check_requirements(program: Program, values: Mapping[str, object], scenario: Scenario | None = None) -> None:
+    """Every record a scenario gives meets its type's `require` conditions, or ClauseError."""
+    if not program.requirements:
+        return
+    from engine.evaluate import Evaluation, EvaluationError
+
+    evaluation = Evaluation(program, {})
+    diagnostics: list[Diagnostic] = []
+    for name, value in values.items():
+        info = program.facts.get(name)
+        if info is None:
+            continue
+        for where, record, record_type in _records(value, info.type, 0):
+            for requirement in program.requirements.get(record_type.name, ()):
+                try:
+                    held = evaluation.ev(requirement.condition, dict(record))
+                except EvaluationError:
+                    held = False
+                if held is not True:
+                    diagnostics.append(_requirement_diagnostic(scenario, name, where, requirement.message, record))
+    if diagnostics:
+        raise ClauseError(diagnostics, scenario.sources if scenario else None)
+
+
+def _records(value: object, t: T.Type, item: int) -> list[tuple[int, dict[str, object], T.RecordType]]:
+    """The records in a fact's value, each with its 1-based item number in a list (0 if none)."""
+    t = T.strip_optional(t)
+    if isinstance(t, T.RecordType) and isinstance(value, dict):
+        return [(item, value, t)]
+    if isinstance(t, T.ListType) and isinstance(value, tuple):
+        found = []
+        for index, element in enumerate(value, start=1):
+            found.extend(_records(element, t.element, index))
+        return found
+    return []
+
+
+def _requirement_diagnostic(scenario: Scenario | None, fact: str, item: int, message: str,
+                            record: dict[str, object]) -> Diagnostic:
+    from engine.values import encode
+
+    shown = json.dumps({k: encode(v, T.ANY) for k, v in record.items()}, ensure_ascii=False)
+    span = None
+    if scenario is not None:
+        position = scenario.positions.get(f"{fact}#{item}") or scenario.positions.get(fact)
+        span = Span(scenario.path, position[0], position[1], position[0], position[1] + 1) if position \
+            else Span(scenario.path, 0, 0, 0, 0)
+    where = f" item {item}" if item else ""
+    return Diagnostic(f"fact `{fact}`{where}: {message}; got {shown}", span)

@@ -75,6 +75,7 @@ TIME = Prim("time of day")
 ZONE = Prim("zone")
 CALENDAR = Prim("calendar")
 ROUNDING = Prim("rounding mode")
+ENUM_TYPE = Prim("enum type")  # an enum or scale named as an argument: member_of(Moodys, text)
 NONE = Prim("none")
 # The type of an expression that already produced an error: compatible with
 # everything, so one mistake is reported once rather than cascading.

@@ -103,3 +103,29 @@ def test_trace_with_text_output_is_a_usage_error() -> None:
 def test_the_text_table_names_every_missing_fact() -> None:
     run = clause("eval", SPECIAL, "examples/special_conversion/missing_facts.yaml")
     assert "needs owner_ownership_pct, owner_voting_securities_pct" in run.out
+
+
+def test_a_rating_off_its_agencys_scale_is_an_invalid_fact_at_its_line(tmp_path: Path) -> None:
+    # interface.md: given but invalid facts are an error naming the fact, what was expected and what was given.
+    code, _, err = _eval(tmp_path, SERIES_B, (
+        "facts:\n  change_of_control_date: 2006-05-01\n  rating_date: 2006-04-20\n  rating_actions:\n"
+        '    - {date: 2006-05-10, agency: sp, rating: "B-"}\n'
+        '    - {date: 2006-05-12, agency: sp, rating: "Caa1"}\n'))
+    assert code == 1
+    errors = [line for line in err.splitlines() if ": error: " in line]
+    assert len(errors) == 1
+    assert errors[0].endswith(
+        ":6:7: error: fact `rating_actions` item 2: the rating must be on the agency's own scale: "
+        'Moody\'s Aaa to C, S&P AAA to D; got {"date": "2006-05-12", "agency": "sp", "rating": "Caa1"}')
+
+
+def test_record_requirements_are_checked_by_clause_run_too(tmp_path: Path) -> None:
+    table = tmp_path / "ratings.jsonl"
+    table.write_text(json.dumps({"scenario": "bad", "change_of_control_date": "2006-05-01",
+                                 "rating_date": "2006-04-20",
+                                 "rating_actions": [{"date": "2006-05-12", "agency": "moodys", "rating": "B-"}]})
+                     + "\n")
+    run = clause("run", str(ROOT / SERIES_B), str(table), "--format", "jsonl")
+    assert run.code == 1
+    line = json.loads(run.out.splitlines()[0])
+    assert "the rating must be on the agency's own scale" in " ".join(line["errors"])
