@@ -329,8 +329,14 @@ def parse_datetime(value: object, home: dt.tzinfo, notes: list[str], fact: str) 
                         f"got {_show(value)}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=home)
+        round_trip = moment.astimezone(dt.UTC).astimezone(home)
+        if round_trip.replace(tzinfo=None) != moment.replace(tzinfo=None):
+            raise FactError(f"{moment.replace(tzinfo=None).isoformat()} never happened in {home}: the clocks "
+                            "sprang forward over it; give the time with its UTC offset")
+        ambiguous = moment.replace(fold=1).utcoffset() != moment.utcoffset()
         notes.append(f"`{fact}` was given without a UTC offset and is read in the contract's home time zone "
-                     f"({home}): {moment.isoformat()}")
+                     f"({home}): {moment.isoformat()}"
+                     + (" (the first of the two times the clocks showed it, as they fell back)" if ambiguous else ""))
     return moment
 
 

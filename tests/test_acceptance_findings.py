@@ -129,3 +129,14 @@ def test_record_requirements_are_checked_by_clause_run_too(tmp_path: Path) -> No
     assert run.code == 1
     line = json.loads(run.out.splitlines()[0])
     assert "the rating must be on the agency's own scale" in " ".join(line["errors"])
+
+
+def test_local_times_that_never_happened_or_happened_twice(tmp_path: Path) -> None:
+    code, _, err = _eval(tmp_path, SPECIAL, "facts:\n  notice_time: 2003-04-06T02:30:00\n")
+    assert code == 1
+    assert "2003-04-06T02:30:00 never happened in America/New_York" in err
+    code, data, _ = _eval(tmp_path, SPECIAL, "facts:\n  notice_time: 2003-10-26T01:30:00\n")
+    assert code == 0
+    notes = data["notes"]
+    assert isinstance(notes, list)
+    assert "2003-10-26T01:30:00-04:00 (the first of the two times the clocks showed it" in notes[0]
