@@ -24,9 +24,15 @@ comment with the clause-file position of every rule, and its code object is
 named after the contract, so a traceback through compiled code points at the
 clause lines too.
 
-Tracing is a compile option in the sense that matters for speed: the
-compiled code records nothing; a traced evaluation (``trace=True``) runs the
-reference evaluator, which builds the ``Step`` tree the memos render.
+Tracing is a compile option. Untraced code records nothing. Traced code
+(``compile_traced_shape``, used by ``engine.api.evaluate(trace=True)``) is the
+same code plus one store per node computed at run time, into a slot of a
+record the function returns (an aggregate records a tuple of slots per item);
+the compiler knows every other node's value (constants) or the trace can look
+it up (literals, facts, rules' values, names in scope). ``TracedEvaluation``
+builds the reference evaluator's ``RuleTrace``/``Step`` trees from the record
+when they are first read: ``_Replay`` walks the expressions as the reference
+does, taking each decision on the recorded values, and computes nothing.
 """
 
 from __future__ import annotations
@@ -506,6 +512,8 @@ class _Generator:
             return _const(calendar(decl.name, decl.financial_code))
         if name in T.ROUNDING_MODES:
             return _const(name)
+        if name in program.enums:  # an enum named as an argument (member_of)
+            return _const(program.enums[name])
         raise Unsupported(f"unknown name `{name}`")
 
     def fact(self, name: str) -> _Val:
@@ -1013,8 +1021,9 @@ def shape_for(program: Program, given: frozenset[str], results: tuple[str, ...] 
     return compiled
 
 
-def compiled_evaluation(program: Program, facts: Mapping[str, object]) -> Evaluation:
-    """An ``Evaluation`` whose results the compiled code has already computed.
+def compiled_evaluation(program: Program, facts: Mapping[str, object],
+                        results: tuple[str, ...] | None = None) -> Evaluation:
+    """An ``Evaluation`` whose results (all the contract's by default) the compiled code has already computed.
 
     It behaves like the reference ``Evaluation`` (defines not among the
     results are still computed lazily on request). When the compiled code
@@ -1022,7 +1031,7 @@ def compiled_evaluation(program: Program, facts: Mapping[str, object]) -> Evalua
     the error with its clause-file position.
     """
     evaluation = Evaluation(program, facts)
-    compiled = shape_for(program, frozenset(facts))
+    compiled = shape_for(program, frozenset(facts), results)
     if compiled is None:
         return evaluation
     try:
@@ -1190,6 +1199,9 @@ class _Replay:
     read from the record (or is the constant the compiler computed), and a
     decision (``and``, ``if``, ``where``…) is taken on the values read. Reads
     and readings are gathered as the reference gathers them.
+
+    A replay that raises is thrown away (the reference evaluator then builds
+    the trace), so it does not restore its state on the way out.
     """
 
     def __init__(self, program: Program, facts: Mapping[str, object], plan: _TracePlan,
@@ -1212,13 +1224,11 @@ class _Replay:
         if done is not None:
             return done
         info = self.program.rules[name]
-        frame = _Frame(name, readings=set(info.decl.uses.names))
+        frame = _Frame(name, {}, set(info.decl.uses.names), [])
         saved = (self.frame, self.steps, self.ctx, self.rec)
         self.frame, self.steps, self.ctx, self.rec = frame, frame.steps, self.plan.rule_ctx[name], self.top
-        try:
-            value = self.ev(info.decl.expr, {})
-        finally:
-            self.frame, self.steps, self.ctx, self.rec = saved
+        value = self.ev(info.decl.expr, {})
+        self.frame, self.steps, self.ctx, self.rec = saved
         done = self.done[name] = _Done(value, frozenset(frame.readings))
         step = frame.steps[0] if frame.steps else None
         self.traces[name] = RuleTrace(name, info.section, value, step, frame.reads, sorted(frame.readings))
@@ -1234,20 +1244,20 @@ class _Replay:
         return value
 
     def ev(self, e: ast.Expr, env: dict[str, object]) -> object:
-        step = Step(e)
+        kind = type(e)
         parent = self.steps
+        if kind is ast.Literal:
+            value = e.value  # type: ignore[union-attr]
+            parent.append(Step(e, value, []))
+            return value
+        step = Step(e, None, [])
         parent.append(step)
         self.steps = step.children
-        try:
-            kind = type(e)
-            if kind is ast.Literal:
-                value = e.value  # type: ignore[union-attr]
-            elif kind is ast.Name:
-                value = self.name(e, env)  # type: ignore[arg-type]
-            else:
-                value = _REPLAY[kind](self, e, env)
-        finally:
-            self.steps = parent
+        if kind is ast.Name:
+            value = self.name(e, env)  # type: ignore[arg-type]
+        else:
+            value = _REPLAY[kind](self, e, env)
+        self.steps = parent
         step.value = value
         return value
 
@@ -1276,6 +1286,8 @@ class _Replay:
             return found[1] if found is not None else calendar(decl.name, decl.financial_code)
         if name in T.ROUNDING_MODES:
             return name
+        if name in program.enums:
+            return program.enums[name]
         raise _ReplayMismatch(f"unknown name `{name}`")
 
     def fact(self, name: str) -> object:
@@ -1287,10 +1299,8 @@ class _Replay:
         if name not in self.defaults:
             saved = (self.ctx, self.rec)
             self.ctx, self.rec = self.plan.default_ctx[name], self.top
-            try:
-                self.defaults[name] = self.ev(info.decl.default, {})
-            finally:
-                self.ctx, self.rec = saved
+            self.defaults[name] = self.ev(info.decl.default, {})
+            self.ctx, self.rec = saved
         return self.defaults[name]
 
     # Each method below evaluates the children the reference evaluates, in its
@@ -1329,10 +1339,8 @@ class _Replay:
             scope = {name: value for (name, _), value in zip(info.params, args, strict=False)}
             ctx = self.ctx
             self.ctx = self.plan.child_ctx[(ctx, id(e))]
-            try:
-                self.ev(info.decl.expr, scope)
-            finally:
-                self.ctx = ctx
+            self.ev(info.decl.expr, scope)
+            self.ctx = ctx
         return self.value(e)
 
     def aggregate(self, e: ast.Aggregate, env: dict[str, object]) -> object:
@@ -1344,23 +1352,21 @@ class _Replay:
             assert isinstance(items, list)
             self.ctx = self.plan.child_ctx[(ctx, id(e))]
             pending = False
-            try:
-                for index, item in enumerate(source):
-                    self.rec = items[index]
-                    scope = {**env, e.variable: item}
-                    if e.where is not None:
-                        keep = self.ev(e.where, scope)
-                        if isinstance(keep, Unknown):
-                            pending = True
-                            continue
-                        if not keep:
-                            continue
-                    if e.function != "count" and isinstance(self.ev(e.body, scope), Unknown):
+            for index, item in enumerate(source):
+                self.rec = items[index]
+                scope = {**env, e.variable: item}
+                if e.where is not None:
+                    keep = self.ev(e.where, scope)
+                    if isinstance(keep, Unknown):
                         pending = True
-                    if e.function == "first" and not pending:
-                        break
-            finally:
-                self.ctx, self.rec = ctx, rec
+                        continue
+                    if not keep:
+                        continue
+                if e.function != "count" and isinstance(self.ev(e.body, scope), Unknown):
+                    pending = True
+                if e.function == "first" and not pending:
+                    break
+            self.ctx, self.rec = ctx, rec
         return self.value(e)
 
     def conditions(self, e: ast.Conditions, env: dict[str, object]) -> object:
