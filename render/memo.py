@@ -24,11 +24,11 @@ from typing import TextIO
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from engine import types as T
 from engine.api import Outcome, evaluate, load_contract
-from engine.errors import ClauseError, Diagnostic
+from engine.errors import ClauseError, Diagnostic, Span
 from engine.scenario import load_scenario
 from engine.values import Member, Unknown
 from render import format as fmt
@@ -57,6 +57,35 @@ def md_escape(text: str) -> str:
     text = _MD_UNDERSCORE.sub(r"\\_", text)
     text = _MD_LINE_START.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
     return text
+
+
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+
+
+def _code_spans(text: str, plain: Callable[[str], str], code: Callable[[str], str]) -> Markup:
+    """Text whose `code` spans are kept as code and everything else made literal."""
+    out: list[str] = []
+    position = 0
+    for match in _CODE_SPAN.finditer(text):
+        out.append(plain(text[position:match.start()]))
+        out.append(code(match[1]))
+        position = match.end()
+    out.append(plain(text[position:]))
+    return Markup("".join(out))
+
+
+def md_code_spans(text: str) -> Markup:
+    """Markdown for a text of the clause file that writes names as `code`: the spans stay code spans.
+
+    Code spans are literal in Markdown, so their content needs no escaping; the
+    rest is escaped as by ``md_escape``, and an unpaired backtick stays literal.
+    """
+    return _code_spans(str(text), md_escape, lambda inner: f"`{inner}`")
+
+
+def html_code_spans(text: str) -> Markup:
+    """HTML for a text of the clause file that writes names as `code`: each span a <code> element."""
+    return _code_spans(str(text), lambda part: str(escape(part)), lambda inner: f"<code>{escape(inner)}</code>")
 
 
 def _md_finalize(value: object) -> object:
@@ -134,6 +163,7 @@ def environment(fmt_name: str, home: dt.tzinfo, extra_dirs: list[str] | None = N
                                             finalize=_md_finalize, trim_blocks=True, lstrip_blocks=True,
                                             keep_trailing_newline=True)
     env.filters.update({
+        "code_spans": html_code_spans if fmt_name == "html" else md_code_spans,
         "human": _display(home),
         "generated": _generated,
         "long_date": _long_date,
@@ -215,13 +245,14 @@ def memo_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     fmt_name = infer_format(output, getattr(args, "format", None))
     target = Path(output) if output else None
     if target is not None:
+        where = Span(str(target), 0, 0, 0, 0)  # renders as `FILE: error: ...`
         if target.is_dir():
-            raise ClauseError([Diagnostic(f"{target} is a directory; give the memo a file name")])
+            raise ClauseError([Diagnostic("is a directory; give the memo a file name", where)])
         if target.exists() and not getattr(args, "force", False):
-            raise ClauseError([Diagnostic(f"{target} already exists; not overwriting it",
+            raise ClauseError([Diagnostic("already exists; not overwriting it", where,
                                           help="pass --force to overwrite it, or choose another -o FILE")])
         if not target.parent.exists():
-            raise ClauseError([Diagnostic(f"cannot write {target}: no such directory {target.parent}")])
+            raise ClauseError([Diagnostic(f"cannot write the memo: no such directory {target.parent}", where)])
     program = load_contract(args.contract)
     scenario = load_scenario(args.scenario)
     outcome = evaluate(program, scenario, trace=True)
@@ -232,7 +263,8 @@ def memo_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         try:
             target.write_text(text, encoding="utf-8")
         except OSError as error:
-            raise ClauseError([Diagnostic(f"cannot write {target}: {error.strerror or error}")]) from None
+            raise ClauseError([Diagnostic(f"cannot write the memo: {error.strerror or error}",
+                                          Span(str(target), 0, 0, 0, 0))]) from None
         err.write(f"wrote {target}\n")
     for problem in outcome.errors:
         err.write(Diagnostic(f"cannot compute `{problem.rule}`: {problem.message}", problem.span)
@@ -240,4 +272,5 @@ def memo_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 1 if outcome.errors else 0
 
 
-__all__ = ["environment", "infer_format", "md_escape", "memo_command", "memo_for", "memo_text", "render_memo"]
+__all__ = ["environment", "html_code_spans", "infer_format", "md_code_spans", "md_escape", "memo_command", "memo_for",
+           "memo_text", "render_memo"]

@@ -9,19 +9,29 @@ text. Templates only lay this out; they do no arithmetic and make no choices.
 Which results are the "outcomes" of a scenario is decided generically:
 
 * a result is *addressed* by the scenario when it depends (through its rules)
-  on a fact the scenario gives with a value other than the fact's default;
+  on a fact the scenario gives with a value other than the fact's default, and
+  either the scenario decides it (it is determined, or could not be computed),
+  or the scenario gives most of the facts it needs, or most of the facts the
+  scenario gives bear on it. (A result that merely shares one given fact with
+  the question, such as a liquidation amount built on the accrued dividends of
+  a change-of-control scenario, stays undetermined and is not addressed.)
 * the *principal* outcomes, summarised first, are the addressed results that
-  no addressed boolean result relies on (a result a test relies on is
-  explained inside that test's reasoning instead);
-* undetermined addressed results are the open questions; undetermined results
-  the scenario does not touch at all are listed, briefly, as not addressed.
+  no summarised addressed boolean result relies on (a result a test relies on
+  is explained inside that test's reasoning instead); undetermined ones the
+  scenario gives too little for are only named ("not yet determined");
+* the memo *states* the values of the addressed results, of every result they
+  are built on, and of the results their summary sentences quote; those are
+  the rows of its results table, and the readings (and time-zone notes) it
+  discloses are exactly those these results relied on. Every other result is
+  listed by name only, as not addressed: the memo states no value it does not
+  account for.
+* undetermined stated results are the open questions.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 from engine import ast
@@ -100,6 +110,8 @@ class ResultView:
     error: str | None
     # The contract's own summary sentence (`explain when ...`), placeholders filled in.
     explained: str | None = None
+    # The rules whose values the explain sentence quotes.
+    mentions: list[str] = field(default_factory=list)
     summary: Phrase = field(default_factory=Phrase)
     headline: str = ""
     point: Point | None = None
@@ -150,7 +162,8 @@ class Memo:
     heading: Heading
     summary: list[ResultView]
     pending: list[ResultView]
-    outcomes: list[str]  # the results the scenario bears on (their readings are the ones disclosed)
+    outcomes: list[str]  # the results the scenario addresses
+    stated: list[str]  # the results whose values the memo states (their readings are the ones disclosed)
     reasoning: list[ResultView]
     readings: list[ReadingView]
     zone_notes: list[ZoneNote]
@@ -252,28 +265,41 @@ def build_memo(outcome: Outcome, generated: dt.datetime | None = None, contract_
     facts = _fact_views(outcome)
     fact_by_name = {f.name: f for f in facts}
 
-    addressed_facts = _addressing_facts(outcome)
-    fact_parts = {_part(program.facts[f].decl.section) for f in addressed_facts if f in program.facts}
-    addressed = [r for r in program.results if deps.facts(r) & addressed_facts
-                 and (None in fact_parts or any(_part(c) in fact_parts for c in program.cites.get(r, [None])))]
     views = {name: _result_view(outcome, name, fact_by_name) for name in program.results}
+    addressing = _addressing_facts(outcome)
+    given = set(outcome.facts)
+
+    def mostly_given(name: str) -> bool:
+        """The scenario gives more than half of the facts (without defaults) the result needs."""
+        needed = {f for f in deps.facts(name) if program.facts[f].decl.default is None}
+        return bool(needed) and len(needed & given) * 2 > len(needed)
+
+    def mostly_about(name: str) -> bool:
+        """More than half of the facts the scenario gives bear on the result."""
+        return len(deps.facts(name) & addressing) * 2 > len(addressing)
+
+    addressed = [r for r in program.results if deps.facts(r) & addressing
+                 and (views[r].determined or views[r].error is not None or mostly_given(r) or mostly_about(r))]
 
     consumers: dict[str, set[str]] = {name: set() for name in program.results}
     for name in addressed:
         for used in deps.result_inputs(name):
             consumers.setdefault(used, set()).add(name)
-    principal = [r for r in addressed
-                 if not any(program.rules[c].type == T.BOOLEAN for c in consumers.get(r, ()) if c in addressed)]
-    principal.sort(key=lambda r: (program.rules[r].type != T.BOOLEAN, program.results.index(r)))
     # An undetermined outcome gets a paragraph of its own only when the scenario gives most of what it
-    # needs; the others are named together (the open questions say what each needs).
-    given = set(outcome.facts)
-
-    def mostly_given(name: str) -> bool:
-        needed = {f for f in deps.facts(name) if program.facts[f].decl.default is None}
-        return bool(needed) and len(needed & given) * 2 > len(needed)
-
-    pending = [r for r in principal if not views[r].determined and not views[r].error and not mostly_given(r)]
+    # needs; the others are named together (the open questions say what each needs), and what they
+    # rely on is summarised in their place.
+    pending: set[str] = set()
+    while True:
+        principal = [r for r in addressed
+                     if not any(program.rules[c].type == T.BOOLEAN and c not in pending
+                                for c in consumers.get(r, ()) if c in addressed)]
+        waiting = {r for r in principal if not views[r].determined and views[r].error is None
+                   and not mostly_given(r)}
+        if waiting <= pending:
+            break
+        pending |= waiting
+    principal.sort(key=lambda r: (program.rules[r].type != T.BOOLEAN, program.results.index(r)))
+    pending_list = [r for r in principal if r in pending]
     principal = [r for r in principal if r not in pending]
 
     # Reasoning: each principal outcome, then any addressed result not explained inside one.
@@ -290,16 +316,23 @@ def build_memo(outcome: Outcome, generated: dt.datetime | None = None, contract_
         view.point = explainer.rule_point(name)
         reasoning.append(view)
 
-    # Open questions: undetermined results the scenario bears on, or that such a result waits for.
-    bearing = set(addressed)
+    # The results the memo states a value for: the addressed ones, what they are built on, and what
+    # their summary sentences quote.
+    stated_set = set(addressed)
     frontier = list(addressed)
+    for name in principal:
+        frontier.extend(m for m in views[name].mentions if m in views)
     while frontier:
-        for used in deps.result_inputs(frontier.pop()):
-            if used not in bearing:
-                bearing.add(used)
+        name = frontier.pop()
+        stated_set.add(name)
+        for used in deps.result_inputs(name):
+            if used not in stated_set:
+                stated_set.add(used)
                 frontier.append(used)
-    open_questions = [views[r] for r in program.results
-                      if r in bearing and not views[r].determined and views[r].error is None]
+    stated = [r for r in program.results if r in stated_set]
+
+    # Open questions: undetermined results the memo states.
+    open_questions = [views[r] for r in stated if not views[r].determined and views[r].error is None]
     missing_names: list[str] = []
     for view in open_questions:
         for fact in view.missing:
@@ -312,23 +345,27 @@ def build_memo(outcome: Outcome, generated: dt.datetime | None = None, contract_
 
     not_addressed: dict[str, list[str]] = {}
     for name in program.results:
-        view = views[name]
-        if name in bearing or view.determined:
+        if name in stated_set:
             continue
         section = program.rules[name].section or "—"
-        not_addressed.setdefault(section, []).append(view.title)
+        not_addressed.setdefault(section, []).append(views[name].title)
 
-    # Readings and zones: those the determined outcomes relied on.
-    relied = [r for r in addressed if views[r].determined]
-    readings = _readings(program, [views[r] for r in relied], principal)
-    zone_notes = _zone_notes(outcome, relied)
+    # Readings and zones: those the stated results relied on (for an undetermined result, those of the
+    # parts of it the scenario decides, which its reasoning shows).
+    relied = {r: _relied(outcome, r) for r in stated}
+    readings = _readings(program, [(r, relied[r]) for r in stated], principal, addressed)
+    zone_notes = _zone_notes(outcome, stated)
 
     used_facts = set().union(*(deps.facts(r) for r in addressed)) if addressed else set()
     given_facts = [f for f in facts if f.source == "given"]
     defaults = [f for f in facts if f.source == "default" and f.name in used_facts]
 
-    for view in views.values():
-        explainer.note_cites(view.cites[:1])
+    # The clauses quoted: those the reasoning cites, and those of the results and facts the memo shows.
+    for name in stated:
+        explainer.note_cites(views[name].cites)
+    for fact in given_facts + defaults:
+        if fact.citation:
+            explainer.note_cites([fact.citation])
     clauses = _clauses(program, explainer.cited)
 
     errors = [f"{e.rule}: {e.message}" for e in outcome.errors]
@@ -349,8 +386,9 @@ def build_memo(outcome: Outcome, generated: dt.datetime | None = None, contract_
     return Memo(
         heading=heading,
         summary=[views[r] for r in principal],
-        pending=[views[r] for r in pending],
+        pending=[views[r] for r in pending_list],
         outcomes=list(addressed),
+        stated=stated,
         reasoning=reasoning,
         readings=readings,
         zone_notes=zone_notes,
@@ -360,23 +398,11 @@ def build_memo(outcome: Outcome, generated: dt.datetime | None = None, contract_
         not_addressed=[NotAddressed(c, anchor(c), names) for c, names in not_addressed.items()],
         facts=given_facts,
         defaults=defaults,
-        results=[views[r] for r in program.results],
+        results=[views[r] for r in stated],
         clauses=clauses,
         errors=errors,
         home=program.home_zone,
     )
-
-
-def _part(citation: str | None) -> str | None:
-    """The part of the document a citation falls in: '7(c)(i)a' → '7', 'Schedule I(a)' → 'Schedule I'.
-
-    A scenario usually gives the facts of one part; results of other parts that
-    happen to share a fact with it (an amount of accrued dividends, say) are not
-    what the scenario asks about.
-    """
-    if not citation:
-        return None
-    return re.split(r"[(.,]", citation, maxsplit=1)[0].strip() or citation
 
 
 def _addressing_facts(outcome: Outcome) -> frozenset[str]:
@@ -423,7 +449,7 @@ def _result_view(outcome: Outcome, name: str, facts: dict[str, FactView]) -> Res
     else:
         shown = _show(outcome, result.value, result.type)
     missing = [facts[m] for m in result.missing if m in facts]
-    return ResultView(
+    view = ResultView(
         name=name,
         title=title(name),
         description=result.description,
@@ -436,16 +462,20 @@ def _result_view(outcome: Outcome, name: str, facts: dict[str, FactView]) -> Res
         missing=missing,
         error=result.error.message if result.error is not None else None,
         anchor=f"result-{name.replace('_', '-')}",
-        explained=_explained(outcome, name) if result.determined else None,
     )
+    if result.determined:
+        found = _explained(outcome, name)
+        if found is not None:
+            view.explained, view.mentions = found
+    return view
 
 
 def _fill(text: str, shown: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda match: shown[match[1]], text).strip()
 
 
-def _explained(outcome: Outcome, name: str) -> str | None:
-    """The first `explain` sentence whose condition holds and whose values are all known."""
+def _explained(outcome: Outcome, name: str) -> tuple[str, list[str]] | None:
+    """The first `explain` sentence whose condition holds and whose values are all known, and the rules it quotes."""
     program = outcome.program
     decl = program.rules[name].decl
     explains = getattr(decl, "explains", ())
@@ -472,7 +502,8 @@ def _explained(outcome: Outcome, name: str) -> str | None:
         except (EvaluationError, LookupError):
             continue
         sentence = _fill(explain.text, shown)
-        return sentence[:-1] if sentence.endswith(".") else sentence
+        quoted = [ref for ref in shown if ref in program.rules]
+        return (sentence[:-1] if sentence.endswith(".") else sentence), quoted
     return None
 
 
@@ -603,14 +634,73 @@ def _lower(phrase: Phrase) -> Phrase:
     return phrase
 
 
-def _readings(program: Program, relied: list[ResultView], principal: list[str]) -> list[ReadingView]:
+def _relied(outcome: Outcome, name: str) -> list[str]:
+    """The readings a result relied on for what the memo says of it.
+
+    A determined result relied on every reading its evaluation used. Of an
+    undetermined one the memo states only the parts the scenario decides: the
+    rules it read that are determined, and its own conditions when one of them
+    was decided; a reading of its own for a part that waits on a fact (the
+    rounding of an amount not yet known, say) is not relied on.
+    """
+    result = outcome.results[name]
+    if result.determined or result.error is not None:
+        return list(result.readings)
+    out: set[str] = set()
+    seen: set[str] = set()
+    program = outcome.program
+    evaluation = outcome.evaluation
+
+    def visit(rule: str) -> None:
+        if rule in seen:
+            return
+        seen.add(rule)
+        trace = evaluation.traces.get(rule)
+        if trace is None:
+            return
+        inherited: set[str] = set()
+        for read in trace.reads:
+            if read not in program.rules:
+                continue
+            done = evaluation.rule(read)
+            inherited |= done.readings
+            if isinstance(done.value, Unknown):
+                visit(read)
+            else:
+                out.update(done.readings)
+        if trace.step is not None and _decides(trace.step):
+            out.update(program.rules[rule].decl.uses.names)
+            out.update(set(trace.readings) - inherited)  # of the zones, calendars and functions it used
+
+    visit(name)
+    return sorted(out)
+
+
+def _decides(step: Step) -> bool:
+    """Some part of the expression the reasoning shows is decided: a condition, a comparison, a sum.
+
+    Reading a name or a literal decides nothing by itself (unless it is a labelled condition); of an
+    `if` whose condition is undetermined only the condition is shown, not the branches.
+    """
+    known = not isinstance(step.value, Unknown) and step.error is None
+    if known and (not isinstance(step.node, (ast.Name, ast.Literal, ast.Field)) or step.label is not None):
+        return True
+    children = step.children
+    if isinstance(step.node, ast.If) and not known:
+        children = children[:1]
+    return any(_decides(child) for child in children)
+
+
+def _readings(program: Program, stated: list[tuple[str, list[str]]], principal: list[str],
+              addressed: list[str]) -> list[ReadingView]:
+    """Every reading a stated result relied on, with the results it is relied on for (the outcomes first)."""
     names: list[str] = []
     users: dict[str, list[str]] = {}
-    for view in relied:
-        for reading in view.readings:
+    for result, relied in stated:
+        for reading in relied:
             if reading not in names:
                 names.append(reading)
-            users.setdefault(reading, []).append(view.name)
+            users.setdefault(reading, []).append(result)
     order = {name: index for index, name in enumerate(program.readings)}
     names.sort(key=lambda n: order.get(n, len(order)))
     out = []
@@ -619,7 +709,7 @@ def _readings(program: Program, relied: list[ResultView], principal: list[str]) 
         if decl is None:
             continue
         by = users.get(name, [])
-        shown = [n for n in by if n in principal] or by
+        shown = [n for n in by if n in principal] or [n for n in by if n in addressed] or by
         out.append(ReadingView(name, " ".join(decl.text.split()), [title(n) for n in shown]))
     return out
 

@@ -21,12 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.api import evaluate, load_contract
+from engine.api import Outcome, evaluate, load_contract
 from engine.errors import ClauseError
 from engine.scenario import load_scenario, parse_scenario
 from render import format as fmt
-from render.memo import md_escape, memo_for, memo_text
-from render.viewmodel import build_memo
+from render.explain import title
+from render.memo import html_code_spans, md_code_spans, md_escape, memo_for, memo_text, render_memo
+from render.viewmodel import Memo, build_memo
 
 from golden_files import assert_golden
 from helpers import ROOT, clause
@@ -141,35 +142,52 @@ def test_missing_facts_are_open_questions_with_their_descriptions() -> None:
     assert "**Conversion permitted: undetermined.**" in text.split("## Reasoning")[0]
 
 
-def test_est_note_appears_only_when_the_outcome_relied_on_it() -> None:
+def test_est_note_appears_wherever_the_memo_states_the_window() -> None:
     note = "5:00 p.m. EST on June 18, 2003 is 6:00 p.m. EDT in New York, which observed daylight time that day."
     relied = _memo("examples/special_conversion/holder_converts.yaml")
     assert note in relied
     assert "**eastern standard time**" in relied
-    # Without the notice time, no determined outcome depends on the window.
+    # Without the notice time the outcome is undetermined, but its reasoning still states the window
+    # (5:00 p.m. EST, June 18, 2003), so the reading that gives it and the note come with it.
     missing = _memo("examples/special_conversion/missing_facts.yaml")
-    assert note not in missing
-    assert "eastern standard time" not in missing.split("## Interpretation notes")[1].split("## Open")[0]
+    assert "5:00 p.m. EST, June 18, 2003 (6:00 p.m. EDT in New York)" in missing.split("## Reasoning")[1]
+    assert note in missing
+    assert "**eastern standard time** (relied on for" in missing
+    # A memo that states no time of the window says nothing of it.
+    other = _memo("examples/series_b/optional_redemption.yaml", contract=CONTRACTS["series_b"])
+    assert "EST" not in other and "eastern standard time" not in other
 
 
-@pytest.mark.parametrize("scenario", [
-    "examples/special_conversion/holder_converts.yaml",
-    "examples/special_conversion/missing_facts.yaml",
-    "examples/special_conversion/partial_conversion_fails.yaml",
-])
-def test_readings_are_exactly_those_the_outcomes_relied_on(scenario: str) -> None:
-    program = load_contract(SPECIAL)
+def _stated_readings(outcome: Outcome, memo: Memo) -> set[str]:
+    """What the memo must disclose: every reading of each determined result whose value it states."""
+    return {reading for name in memo.stated if outcome.results[name].determined
+            for reading in outcome.results[name].readings}
+
+
+@pytest.mark.parametrize(("contract", "scenario"), _example_scenarios(), ids=[s for _, s in _example_scenarios()])
+def test_readings_are_exactly_those_the_stated_results_relied_on(contract: str, scenario: str) -> None:
+    program = load_contract(contract)
     outcome = evaluate(program, load_scenario(scenario), trace=True)
     memo = build_memo(outcome, generated=GENERATED)
     shown = {r.name for r in memo.readings}
-    relied = {reading for name in memo.outcomes if outcome.results[name].determined
-              for reading in outcome.results[name].readings}
-    assert {v.name for v in memo.summary + memo.reasoning} <= set(memo.outcomes)
+    assert set(memo.outcomes) <= set(memo.stated)
+    assert {v.name for v in memo.summary + memo.pending + memo.reasoning} <= set(memo.outcomes)
+    # The memo states a value for exactly the results of its table; every other result is named only.
+    assert [v.name for v in memo.results] == memo.stated
+    named = [title for group in memo.not_addressed for title in group.results]
+    assert sorted(named) == sorted(title(n) for n in program.results if n not in memo.stated)
     assert shown <= set(program.readings)
-    assert shown == relied  # every reading the outcomes relied on is disclosed ...
-    unused = set(program.readings) - {r for v in outcome.results.values() if v.determined for r in v.readings}
-    assert not shown & unused  # ... and none that no outcome used
-    assert {"trading_day", "close_of_business", "nearest_tenth_of_a_cent"} & shown == set()
+    assert _stated_readings(outcome, memo) <= shown  # every reading a stated value relied on is disclosed ...
+    used = {r for name in memo.stated for r in outcome.results[name].readings}
+    assert shown <= used  # ... and none that no stated result used
+
+
+def test_special_conversion_memos_disclose_no_reading_of_other_results() -> None:
+    for scenario in ("holder_converts", "missing_facts", "partial_conversion_fails"):
+        outcome = evaluate(load_contract(SPECIAL), load_scenario(f"examples/special_conversion/{scenario}.yaml"),
+                           trace=True)
+        shown = {r.name for r in build_memo(outcome, generated=GENERATED).readings}
+        assert {"trading_day", "close_of_business", "nearest_tenth_of_a_cent"} & shown == set()
 
 
 def test_every_citation_link_in_the_html_has_its_quoted_clause() -> None:
@@ -190,7 +208,7 @@ def test_html_is_one_self_contained_page_that_prints_well() -> None:
 
 def test_facts_are_formatted_for_people() -> None:
     text = _memo("examples/special_conversion/partial_conversion_fails.yaml")
-    facts = text.split("## Facts")[1].split("## All results")[0]
+    facts = text.split("## Facts")[1].split("## Results")[0]
     assert "| `principal_amount` | $5,000.00 |" in facts
     assert "| `owner_ownership_pct` | 12% |" in facts
     assert "| `notice_time` | 8:00 p.m. EDT, June 18, 2003 |" in facts
@@ -203,7 +221,7 @@ def test_facts_are_formatted_for_people() -> None:
 HOSTILE = "<script>alert('x')</script> {{ 7*7 }} {% raw %} **bold** [link](http://x)"
 
 
-def _hostile_outcome():  # type: ignore[no-untyped-def]
+def _hostile_outcome() -> Outcome:
     source = (ROOT / "examples/special_conversion/holder_converts.yaml").read_text(encoding="utf-8")
     source = re.sub(r"^title: .*$", "title: \"" + HOSTILE.replace('"', '\\"') + "\"", source, flags=re.M)
     source = source.replace("description: >", "description: >\n  # heading? <b>{{ config }}</b>\n ", 1)
@@ -250,7 +268,7 @@ def test_memo_command_infers_html_from_the_extension_and_never_overwrites(tmp_pa
     assert target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     again = clause("memo", SPECIAL, "examples/special_conversion/holder_converts.yaml", "-o", str(target))
     assert again.code == 1
-    assert f"{target} already exists" in again.err and "--force" in again.err
+    assert f"{target}: error: already exists; not overwriting it" in again.err and "--force" in again.err
     assert "Traceback" not in again.err
     forced = clause("memo", SPECIAL, "examples/special_conversion/holder_converts.yaml", "-o", str(target),
                     "--format", "md", "--force")
@@ -311,3 +329,167 @@ def test_contract_explain_sentences_lead_the_summary() -> None:
     refused = memo_text(contract, examples / "partial_conversion_fails.yaml", generated=GENERATED)
     assert "The holder may not convert $2,500 principal amount of the Note as designated (§ 1.2(a))" in refused
     assert "but the conversion as designated is not permitted" in refused
+
+
+# ---------------------------------------------------------------- what a memo addresses and discloses
+
+SERIES_B = CONTRACTS["series_b"]
+REDEMPTION = "examples/series_b/optional_redemption.yaml"
+
+
+def _section(text: str, heading: str) -> str:
+    """The text of one `## heading` section of a Markdown memo."""
+    return text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _scenario_memo(source: str, contract: str = SERIES_B, fmt_name: str = "md") -> tuple[Outcome, Memo, str]:
+    outcome = evaluate(load_contract(contract), parse_scenario(source, "given.yaml"), trace=True)
+    return outcome, build_memo(outcome, generated=GENERATED), memo_for(outcome, fmt_name, generated=GENERATED)
+
+
+def test_optional_redemption_memo_explains_conversion_rights_end_and_its_readings() -> None:
+    text = _memo(REDEMPTION, contract=SERIES_B)
+    summary, reasoning = _section(text, "Summary"), _section(text, "Reasoning")
+    notes, results = _section(text, "Interpretation notes"), _section(text, "Results")
+    # §5 result that depends only on the §8 redemption date: summarised and reasoned about.
+    assert "**Conversion rights end: 5:00 p.m. EDT, July 31, 2009.**" in summary
+    assert "Conversion rights end: 5:00 p.m. EDT, July 31, 2009" in reasoning
+    assert "The previous Business Day before August 3, 2009: July 31, 2009" in reasoning
+    # ... with the readings it relies on.
+    for reading in ("business day", "close of business", "full business day"):
+        line = next(line for line in notes.splitlines() if line.startswith(f"- **{reading}**"))
+        assert "Conversion rights end" in line, line
+    # The Mandatory Redemption Date is stated (the redemption-date test compares with it), so is its Sunday.
+    assert "| Mandatory redemption date — the Mandatory Redemption Date | July 15, 2012 |" in results
+    assert "falls on a Sunday" in notes
+
+
+def test_the_sunday_note_comes_with_every_statement_of_the_mandatory_redemption_date() -> None:
+    program = load_contract(SERIES_B)
+    stated_somewhere = not_stated_somewhere = False
+    for contract, scenario in _example_scenarios():
+        if contract != SERIES_B:
+            continue
+        text = _memo(scenario, contract=SERIES_B)
+        outcome = evaluate(program, load_scenario(scenario), trace=True)
+        stated = "mandatory_redemption_date" in build_memo(outcome, generated=GENERATED).stated
+        assert ("falls on a Sunday" in _section(text, "Interpretation notes")) == stated, scenario
+        assert ("July 15, 2012" in text.split("## Clauses cited")[0]) == stated, scenario
+        stated_somewhere |= stated
+        not_stated_somewhere |= not stated
+    assert stated_somewhere and not_stated_somewhere
+
+
+def test_adjustment_statement_deadline_is_addressed_with_its_business_day_readings() -> None:
+    text = _memo("examples/series_b/anti_dilution_issuance.yaml", contract=SERIES_B)
+    assert "**Adjustment statement deadline: March 31, 2003.**" in _section(text, "Summary")
+    notes = _section(text, "Interpretation notes")
+    for reading in ("business day", "business days counted"):
+        line = next(line for line in notes.splitlines() if line.startswith(f"- **{reading}**"))
+        assert "Adjustment statement deadline" in line, line
+
+
+def test_the_results_table_states_only_results_the_memo_accounts_for() -> None:
+    text = _memo(REDEMPTION, contract=SERIES_B)
+    results = _section(text, "Results")
+    table = results.split("The document's other results")[0]
+    others = results.split("The document's other results")[1]
+    # Votes per share relies on readings this memo has no reason to disclose: it is named, not valued.
+    assert "Votes per share" not in table and "293.255" not in text
+    assert "- § 4(a): Votes per share, Holder votes, Votes with common as single class" in others
+    assert "exact division" not in text and "votes equal conversion rate" not in text
+    page = _memo(REDEMPTION, "html", SERIES_B)
+    assert "293.255" not in page and "Votes per share" in page.split('id="results"')[1]
+
+
+def test_a_scenario_giving_only_accrued_dividends_addresses_what_they_decide() -> None:
+    _, memo, text = _scenario_memo("facts:\n  accrued_dividends_per_share: 5\n")
+    assert "purchase_price_per_share" in memo.outcomes
+    summary = _section(text, "Summary")
+    assert "gives no facts that bear" not in text
+    assert "**Purchase price per share: $1,015.**" in summary
+    assert "**Mandatory redemption price per share: $1,005.**" in summary
+    assert "**Liquidation preference per share: $1,005.**" in summary
+    # What it bears on but cannot decide alone is named, and the open questions say what it needs.
+    assert "Optional redemption price per share" in summary.split("**Not yet determined:**")[1]
+    assert "**Optional redemption price per share** (the percentage of Stated Value plus accrued dividends; " \
+           "none before July 15, 2007), § 8(b) — needs `redemption_date`." in _section(text, "Open questions")
+    # The rounding of the dividend shares waits on facts not given: the memo does not rely on it yet.
+    assert "fractions rounded upward" not in text
+
+
+def test_results_sharing_one_fact_with_a_scenario_about_something_else_stay_out_of_it() -> None:
+    text = _memo("examples/series_b/change_of_control.yaml", contract=SERIES_B)
+    summary, questions = _section(text, "Summary"), _section(text, "Open questions")
+    assert "**Purchase price per share: $1,020.**" in summary
+    # The liquidation amounts need liquidation facts; the scenario gives one of them at most.
+    for name in ("Liquidation payment per share", "Liquidation shortfall", "Conversion dividend amount",
+                 "Optional redemption price per share"):
+        assert name not in summary and name not in questions
+        assert name not in _section(text, "Results").split("The document's other results")[0]
+    assert "None: every outcome the scenario bears on is determined" in questions
+
+
+def test_a_partial_scenario_summarises_what_it_decides_and_names_what_waits() -> None:
+    text = _memo("examples/rights_agreement/partial_facts.yaml", contract=CONTRACTS["rights_agreement"])
+    summary = _section(text, "Summary")
+    assert "gives no facts that bear" not in summary
+    assert "**Exercise day: February 16, 2005.**" in summary
+    assert "**Not yet determined:** After distribution date; Exercisable (see Open questions)." in summary
+    assert "**Exercisable** (the Rights may be exercised as surrendered), § 7(a) — needs" in text
+
+
+def test_a_scenario_with_no_facts_states_no_result() -> None:
+    _, memo, text = _scenario_memo("title: Nothing given\nfacts: {}\n")
+    assert memo.outcomes == [] and memo.results == [] and memo.readings == []
+    assert "gives no facts that bear on any result of this document, so this memo states none" in text
+    assert "| Result | Value |" not in text
+    assert "- § 8(a): Mandatory redemption date" in _section(text, "Results")
+
+
+# ---------------------------------------------------------------- code spans in reading texts
+
+
+def test_code_spans_of_reading_texts_render_as_code() -> None:
+    text = _memo("examples/special_conversion/holder_converts.yaml")
+    assert "(the `holidays` library's XFED calendar, not a hand-written list)" in text
+    assert "\\`" not in text
+    page = _memo("examples/special_conversion/holder_converts.yaml", "html")
+    assert "(the <code>holidays</code> library&#39;s XFED calendar" in page
+
+
+def test_code_spans_keep_everything_else_literal() -> None:
+    assert md_code_spans("the `holidays` library") == "the `holidays` library"
+    assert md_code_spans("`a_b` and *c* [d](e) <b> | `x|y`") == "`a_b` and \\*c\\* \\[d\\](e) \\<b\\> \\| `x|y`"
+    assert md_code_spans("an unpaired ` stays literal") == "an unpaired \\` stays literal"
+    assert md_code_spans("`<script>`\n# heading") == "`<script>`\n\\# heading"
+    assert html_code_spans("the `<b>` tag & <i>") == "the <code>&lt;b&gt;</code> tag &amp; &lt;i&gt;"
+
+
+def test_a_hostile_reading_text_cannot_inject_markdown_or_html() -> None:
+    outcome = evaluate(load_contract(SPECIAL), load_scenario("examples/special_conversion/holder_converts.yaml"),
+                       trace=True)
+    memo = build_memo(outcome, generated=GENERATED)
+    memo.readings[0].text = "# Heading <script>x</script> `<img src=x>` **bold** {{ 7*7 }}"
+    text = render_memo(memo, "md")
+    line = next(line for line in text.splitlines() if line.startswith("- **business day**"))
+    # Mid-line, a `#` starts nothing; HTML and emphasis are escaped; the code span stays code.
+    assert line.endswith("): # Heading \\<script\\>x\\</script\\> `<img src=x>` \\*\\*bold\\*\\* {{ 7\\*7 }}")
+    page = render_memo(memo, "html")
+    assert "&lt;script&gt;x&lt;/script&gt; <code>&lt;img src=x&gt;</code> **bold** {{ 7*7 }}" in page
+    assert "<script>" not in page and "<img" not in page
+
+
+# ---------------------------------------------------------------- the command's errors
+
+
+def test_memo_command_reports_file_errors_in_the_project_format(tmp_path: Path) -> None:
+    target = tmp_path / "memo.md"
+    target.write_text("keep me\n", encoding="utf-8")
+    run = clause("memo", SPECIAL, "examples/special_conversion/holder_converts.yaml", "-o", str(target))
+    assert run.code == 1
+    assert run.err.splitlines()[0] == f"{target}: error: already exists; not overwriting it"
+    assert "help: pass --force" in run.err
+    assert target.read_text(encoding="utf-8") == "keep me\n"
+    run = clause("memo", SPECIAL, "examples/special_conversion/holder_converts.yaml", "-o", str(tmp_path))
+    assert run.code == 1 and run.err.startswith(f"{tmp_path}: error: is a directory")
