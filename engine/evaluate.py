@@ -100,8 +100,6 @@ class Evaluation:
             error = problem if problem.rule else EvaluationError(problem.message, problem.span, name)
         finally:
             self.frames.pop()
-        if isinstance(value, Decimal) and info.type == T.MONEY:
-            value = value  # money keeps the exponent the arithmetic gave it
         done = _Done(value, frozenset(frame.readings), error)
         self.done[name] = done
         if self.tracing:
