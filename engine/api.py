@@ -18,7 +18,7 @@ from typing import Any
 from engine import types as T
 from engine.check import Program
 from engine.evaluate import Evaluation, EvaluationError
-from engine.scenario import Scenario, check_requirements, validate_facts, validate_mapping
+from engine.scenario import Scenario, validate_facts, validate_mapping
 from engine.values import Unknown, encode
 
 
@@ -97,7 +97,6 @@ def evaluate(program: Program, facts: Mapping[str, Any] | Scenario, *, trace: bo
     else:
         scenario = None
         valid = validate_fast(program, facts) or validate_mapping(program, facts)
-    check_requirements(program, valid.values, scenario)
     if trace:
         from engine.compile import traced_evaluation
 

@@ -98,14 +98,6 @@ class _FastRows:
         valid = validate_fast(program, facts)
         if valid is None:
             return None
-        if program.requirements:
-            from engine.errors import ClauseError
-            from engine.scenario import check_requirements
-
-            try:
-                check_requirements(program, valid.values)
-            except ClauseError:
-                return None  # the slow path reports it, with its position
         compiled = shape_for(program, frozenset(valid.values))
         if compiled is None:
             return None

@@ -1434,7 +1434,8 @@ def validate_fast(program: Program, given: Mapping[str, Any]) -> ValidFacts | No
     """The facts converted as engine/scenario.py's validation converts them, without
     building a model per call; None when any fact is not valid (the pydantic
     validation then reports every problem with its position)."""
-    from engine.scenario import FactError, ValidFacts, converter
+    from engine.errors import ClauseError
+    from engine.scenario import FactError, ValidFacts, check_requirements, converter
 
     state = program.__dict__.get("_fast_facts")
     if state is None:
@@ -1456,6 +1457,11 @@ def validate_fast(program: Program, given: Mapping[str, Any]) -> ValidFacts | No
             converted[name] = converters[name](given[name])
     except (FactError, ValueError, TypeError, ArithmeticError):
         return None
+    if program.requirements:
+        try:
+            check_requirements(program, converted)
+        except ClauseError:
+            return None  # validate_facts reports it, at its position
     return ValidFacts({name: converted[name] for name in given}, list(notes))
 
 

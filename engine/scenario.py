@@ -465,10 +465,6 @@ def json_schema(t: T.Type) -> dict[str, Any]:
 # ---------------------------------------------------------------- the model
 
 
-def _type_words(t: T.Type) -> str:
-    return str(t)
-
-
 def scenario_model(program: Program) -> type[pydantic.BaseModel]:
     """The pydantic model of a contract's facts (built once per program)."""
     import pydantic
@@ -519,7 +515,7 @@ def validate_facts(program: Program, scenario: Scenario) -> ValidFacts:
     except pydantic.ValidationError as errors:
         raise ClauseError(_fact_diagnostics(program, scenario, errors), scenario.sources) from None
     values = {name: getattr(validated, name) for name in given if name in program.facts}
-    # A fact written `null` is "did not happen" only where the contract allows none.
+    check_requirements(program, values, scenario)
     return ValidFacts(values, notes)
 
 
@@ -544,7 +540,7 @@ def _fact_diagnostics(program: Program, scenario: Scenario, errors: pydantic.Val
         message = str(error.get("msg", "invalid value"))
         message = message.removeprefix("Value error, ")
         info = program.facts.get(name)
-        expected = f" ({_type_words(info.type)})" if info else ""
+        expected = f" ({info.type})" if info else ""
         diagnostics.append(Diagnostic(f"fact `{name}`{expected}: {message}", span))
     return diagnostics
 
