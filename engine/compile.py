@@ -1031,16 +1031,11 @@ def compiled_evaluation(program: Program, facts: Mapping[str, object],
     the error with its clause-file position.
     """
     evaluation = Evaluation(program, facts)
-    compiled = shape_for(program, frozenset(facts), results)
-    if compiled is None:
-        return evaluation
-    try:
-        values, readings = compiled.run(facts)
-    except Exception:
-        return evaluation
-    done = evaluation.done
-    for name, value, used in zip(compiled.results, values, readings, strict=True):
-        done[name] = _Done(value, used if isinstance(used, frozenset) else frozenset(used))
+    computed = evaluate_values(program, facts, results)
+    if computed is not None:
+        done = evaluation.done
+        for name, (value, used) in computed.items():
+            done[name] = _Done(value, used)
     return evaluation
 
 
