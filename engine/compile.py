@@ -255,6 +255,10 @@ class CompiledShape:
     run: Callable[[Mapping[str, object]], tuple[tuple[object, ...], tuple[frozenset[str] | set[str], ...]]]
     # Results whose value and readings are the same for every scenario of the shape.
     constant: tuple[bool, ...] = ()
+    # Where each rule compiled into `source` was declared: the comment `# rule N`
+    # above its code indexes this table. File names and other text the user wrote
+    # never enter the generated source, so none of it can end a comment and run.
+    positions: tuple[tuple[str, int, int], ...] = ()
 
 
 _TracedRun = Callable[[Mapping[str, object]],
@@ -271,6 +275,7 @@ class TracedShape:
     source: str
     run: _TracedRun
     plan: _TracePlan
+    positions: tuple[tuple[str, int, int], ...] = ()  # as CompiledShape.positions
 
 
 class _Generator:
@@ -303,6 +308,7 @@ class _Generator:
         self.scope = self.top_scope
         self.ctx_scope: dict[int, _Scope] = {}
         self.slot_vars: dict[tuple[int, int], str] = {}
+        self.positions: list[tuple[str, int, int]] = []
 
     # ------------------------------------------------------------ emission
     def emit(self, line: str) -> None:
@@ -424,7 +430,8 @@ class _Generator:
             self.tctx, self.scope = traced
             self.compiling.discard(name)
         span = info.decl.span
-        self.main.append(f"    # {name}: {span.file}:{span.line}:{span.column}")
+        self.main.append(f"    # rule {len(self.positions)}")  # an integer only: see CompiledShape.positions
+        self.positions.append((str(span.file), span.line, span.column))
         if ctx.dynamic:
             self.main.append(f"    {ctx.var} = set({self.k(frozenset(ctx.static))})")
             self.main.extend(body)
@@ -957,6 +964,8 @@ class _Generator:
                 self.emit(f"    for v in {values}:")
                 self.emit(f"        {result} = _arith('+', {result}, v)")
         else:
+            if function not in ("min", "max"):  # only names of Python built-ins go into the source
+                raise Unsupported(f"the aggregate `{function}`")
             self.emit(f"elif {values}:")
             self.emit(f"    {result} = {function}({values})")
         return _Val(result, mu=may_be_unknown)
@@ -973,11 +982,11 @@ def compile_shape(program: Program, given: frozenset[str], results: Sequence[str
     wanted = tuple(program.results if results is None else results)
     generator = _Generator(program, given, wanted)
     source = generator.generate()
-    code = compile(source, f"<clause {program.path}>", "exec")
+    code = compile(source, "<clause>", "exec")
     namespace = generator.globals
     exec(code, namespace)
     run = namespace["_run"]
-    return CompiledShape(given, wanted, source, run, generator.constant)
+    return CompiledShape(given, wanted, source, run, generator.constant, tuple(generator.positions))
 
 
 _UNSUPPORTED = "_compiled_unsupported"
@@ -1069,10 +1078,10 @@ def compile_traced_shape(program: Program, given: frozenset[str],
     wanted = tuple(program.results if results is None else results)
     generator = _Generator(program, given, wanted, trace=True)
     source = generator.generate()
-    code = compile(source, f"<clause {program.path} traced>", "exec")
+    code = compile(source, "<clause traced>", "exec")
     namespace = generator.globals
     exec(code, namespace)
-    return TracedShape(given, wanted, source, namespace["_run"], generator.plan)
+    return TracedShape(given, wanted, source, namespace["_run"], generator.plan, tuple(generator.positions))
 
 
 def traced_shape_for(program: Program, given: frozenset[str],

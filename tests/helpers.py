@@ -36,3 +36,15 @@ def clause(*argv: str) -> Run:
     with _in_root():
         code = main(list(argv), stdout=out, stderr=err)
     return Run(code, out.getvalue(), err.getvalue())
+
+
+def clause_in(directory: Path, *argv: str) -> Run:
+    """The CLI run in-process from ``directory`` (for files made in a temporary one)."""
+    out, err = io.StringIO(), io.StringIO()
+    before = Path.cwd()
+    os.chdir(directory)
+    try:
+        code = main(list(argv), stdout=out, stderr=err)
+    finally:
+        os.chdir(before)
+    return Run(code, out.getvalue(), err.getvalue())
