@@ -78,7 +78,8 @@ class Call:
 
 @dataclass(frozen=True)
 class Aggregate:
-    """``sum(o.shares for o in options where o.exercise_price < price)``."""
+    """``sum(o.shares for o in options where o.exercise_price < price)``; ``function``
+    "list" is the list comprehension ``[o for o in options where ...]``."""
 
     function: str
     body: Expr
@@ -184,9 +185,62 @@ class IsNone:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class Index:
+    """``events[0]``, ``events[-1]``: an item of a list, counted from the end when negative."""
+
+    target: Expr
+    index: Expr
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class RecordUpdate:
+    """``state with {price: p}``: the record with the named fields replaced."""
+
+    target: Expr
+    fields: tuple[tuple[str, Expr], ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Sort:
+    """``sort(events by .date, .sequence)``: a stable sort; ties keep their given order."""
+
+    source: Expr
+    keys: tuple[tuple[str, ...], ...]  # field paths: .date is ("date",)
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class InEffect:
+    """``in_effect(prices, on: d, by: .date)``: the entry in effect on ``d``, the one with
+    the latest key on or before it (the last given, on a tie), or none."""
+
+    source: Expr
+    on: Expr
+    key: tuple[str, ...]
+    span: Span = _span()
+
+
+@dataclass(frozen=True)
+class Fold:
+    """``scan(s = initial for e in events: next)`` (every state, one per item) and
+    ``fold(...)`` (the last state, or the initial one when there are no items)."""
+
+    kind: str  # "scan" or "fold"
+    state: str
+    initial: Expr
+    variable: str
+    source: Expr
+    body: Expr
+    span: Span = _span()
+
+
 Expr = Union[
     Literal, Name, Field, Call, Aggregate, Conditions, RecordLiteral, ListLiteral,
     If, Unless, Otherwise, Binary, Compare, Not, Negate, IsNone,
+    Index, RecordUpdate, Sort, InEffect, Fold,
 ]
 
 

@@ -158,6 +158,14 @@ def _numeric_same(types: Sequence[T.Type], _nodes: Sequence[object]) -> T.Type |
     return types[0]
 
 
+def _count(types: Sequence[T.Type], _nodes: Sequence[object]) -> T.Type | str:
+    if problem := _arity(types, 1):
+        return problem
+    if T.is_error(types[0]) or isinstance(types[0], T.ListType):
+        return T.INTEGER
+    return f"counts the items of a list, not {_article(types[0])}"
+
+
 def _min(*values: Any) -> Any:
     return min(values)
 
@@ -217,6 +225,7 @@ BUILTINS: dict[str, Builtin] = {
         Builtin("days_between", "days_between(from, to)",
                 _signature(T.DATE, T.DATE, returns=T.INTEGER), lambda a, b: (b - a).days),
         Builtin("abs", "abs(value)", _numeric_same, abs),
+        Builtin("count", "count(list), or count(x for x in list where ...)", _count, len),
         Builtin("member_of", "member_of(Scale, text)", _signature(T.ENUM_TYPE, T.TEXT, returns=T.BOOLEAN),
                 lambda enum, text: text in enum.members),
     )

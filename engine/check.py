@@ -424,7 +424,125 @@ class _Checker:
         if isinstance(e, ast.IsNone):
             self.infer(e.operand, scope)
             return T.BOOLEAN
+        if isinstance(e, ast.Index):
+            return self.infer_index(e, scope)
+        if isinstance(e, ast.RecordUpdate):
+            return self.infer_record_update(e, scope)
+        if isinstance(e, ast.Sort):
+            return self.infer_sort(e, scope)
+        if isinstance(e, ast.InEffect):
+            return self.infer_in_effect(e, scope)
+        if isinstance(e, ast.Fold):
+            return self.infer_fold(e, scope)
         raise AssertionError(e)
+
+    # ------------------------------------------------------------ lists in order
+    def list_of(self, e: ast.Expr, scope: dict[str, T.Type], what: str) -> T.Type:
+        """The element type of a list operand (ERROR, reported, when it is not a list)."""
+        source = self.present(e, scope)
+        if T.is_error(source):
+            return T.ERROR
+        if not isinstance(source, T.ListType):
+            self.error(f"{what} goes over a list, but this is {_a(source)}", e.span)
+            return T.ERROR
+        return source.element
+
+    def path_type(self, element: T.Type, path: tuple[str, ...], span: Span) -> T.Type:
+        """The type of ``.a.b`` on an item of type ``element``."""
+        current = element
+        for name in path:
+            if T.is_error(current):
+                return T.ERROR
+            base = T.strip_optional(current)
+            if not isinstance(base, T.RecordType):
+                self.error(f"`.{'.'.join(path)}`: {_a(current)} has no fields", span)
+                return T.ERROR
+            found = base.field(name)
+            if found is None:
+                self.error(f"{base.name} has no field `{name}`", span,
+                           help=did_you_mean(name, [n for n, _ in base.fields]))
+                return T.ERROR
+            current = found
+        return current
+
+    def ordered_key(self, key: T.Type, path: tuple[str, ...], span: Span) -> None:
+        if T.is_error(key):
+            return
+        if isinstance(key, T.OptionalType):
+            self.error(f"`.{'.'.join(path)}` may be none, and none has no place in an order", span)
+        elif T.comparable("<", key, key) is not None:
+            self.error(f"cannot order by `.{'.'.join(path)}`: {_a(key)} has no order", span)
+
+    def infer_index(self, e: ast.Index, scope: dict[str, T.Type]) -> T.Type:
+        element = self.list_of(e.target, scope, "`[...]`")
+        index = self.present(e.index, scope)
+        if index != T.INTEGER and not T.is_error(index):
+            self.error(f"a list is indexed by a whole number (0 is the first, -1 the last), not {_a(index)}",
+                       e.index.span)
+        return element
+
+    def infer_record_update(self, e: ast.RecordUpdate, scope: dict[str, T.Type]) -> T.Type:
+        target = self.present(e.target, scope)
+        values = [(name, value, self.infer(value, scope)) for name, value in e.fields]
+        if T.is_error(target):
+            return T.ERROR
+        if not isinstance(target, T.RecordType):
+            self.error(f"`with` replaces fields of a record, but this is {_a(target)}", e.target.span)
+            return T.ERROR
+        seen: set[str] = set()
+        for name, value, found in values:
+            wanted = target.field(name)
+            if name in seen:
+                self.error(f"field `{name}` is replaced twice", value.span)
+            seen.add(name)
+            if wanted is None:
+                self.error(f"{target.name} has no field `{name}`", value.span,
+                           help=did_you_mean(name, [n for n, _ in target.fields]))
+            elif not T.assignable(found, wanted):
+                self.error(f"field `{name}` of {target.name} is {_a(wanted)}, not {found}", value.span)
+        return target
+
+    def infer_sort(self, e: ast.Sort, scope: dict[str, T.Type]) -> T.Type:
+        element = self.list_of(e.source, scope, "`sort`")
+        if T.is_error(element):
+            return T.ERROR
+        for path in e.keys:
+            self.ordered_key(self.path_type(element, path, e.span), path, e.span)
+        return T.ListType(element)
+
+    def infer_in_effect(self, e: ast.InEffect, scope: dict[str, T.Type]) -> T.Type:
+        element = self.list_of(e.source, scope, "`in_effect`")
+        on = self.present(e.on, scope)
+        if T.is_error(element):
+            return T.ERROR
+        key = self.path_type(element, e.key, e.span)
+        self.ordered_key(key, e.key, e.span)
+        if not T.is_error(key, on) and T.comparable("<=", key, on) is not None:
+            self.error(f"`.{'.'.join(e.key)}` is {_a(key)}, but the day asked about is {_a(on)}", e.on.span)
+        return _optional(element)
+
+    def infer_fold(self, e: ast.Fold, scope: dict[str, T.Type]) -> T.Type:
+        state = self.infer(e.initial, scope)
+        element = self.list_of(e.source, scope, f"`{e.kind}`")
+        if T.is_error(element):
+            element = T.ERROR
+        for name in (e.state, e.variable):
+            if name in self.facts or name in self.rule_decls:
+                self.error(f"`{name}` names the {'state' if name == e.state else 'item'} here and also a "
+                           f"{'fact' if name in self.facts else 'rule'}: choose another name", e.span)
+        if e.state == e.variable:
+            self.error(f"the state and the item are both called `{e.state}`", e.span)
+        inner = {**scope, e.variable: element, e.state: state}
+        body = self.infer(e.body, inner)
+        if not T.assignable(body, state) and T.assignable(state, body):
+            # `s = 0 for ...: s + e.amount`: the state takes the type its steps compute.
+            state = body
+            body = self.infer(e.body, {**inner, e.state: state})
+        if not T.assignable(body, state):
+            self.error(f"each step of `{e.kind}` must give the state's type, {_a(state)}, but this is {_a(body)}",
+                       e.body.span)
+            return T.ERROR
+        return T.ListType(state) if e.kind == "scan" else state
 
     def present(self, e: ast.Expr, scope: dict[str, T.Type]) -> T.Type:
         """The type of an operand that must not be none."""
@@ -566,7 +684,7 @@ class _Checker:
         return outcome
 
     def infer_aggregate(self, e: ast.Aggregate, scope: dict[str, T.Type]) -> T.Type:
-        if e.function not in AGGREGATES:
+        if e.function not in AGGREGATES and e.function != "list":
             self.error(f"`{e.function}` is not an aggregate", e.function_span,
                        help=did_you_mean(e.function, AGGREGATES) or "use one of " + ", ".join(AGGREGATES))
             return T.ERROR
@@ -580,6 +698,8 @@ class _Checker:
         if e.where is not None:
             self.expect_boolean(e.where, inner, "the `where` condition")
         body = self.infer(e.body, inner)
+        if e.function == "list":
+            return T.ListType(body)
         if T.is_error(body):
             return T.ERROR
         if e.function in ("any", "all"):

@@ -49,7 +49,20 @@ from engine import types as T
 from engine.builtins import BUILTINS
 from engine.calendars import calendar
 from engine.check import Program
-from engine.evaluate import _COMPARE, Evaluation, RuleTrace, Step, _arith, _Done, _Frame, _member, _orderable
+from engine.evaluate import (
+    _COMPARE,
+    Evaluation,
+    RuleTrace,
+    Step,
+    _arith,
+    _Done,
+    _Frame,
+    _member,
+    _orderable,
+    fold_label,
+    in_effect,
+    sort_items,
+)
 from engine.values import EXACT, Member, Unknown, first_unknowns, unknown
 
 if TYPE_CHECKING:
@@ -141,6 +154,25 @@ def _g_list(values: tuple[Any, ...]) -> Any:
     return pending if pending is not None else values
 
 
+def _g_index(target: Any, index: Any) -> Any:
+    pending = first_unknowns((target, index))
+    return pending if pending is not None else target[index]
+
+
+def _g_update(target: Any, names: Sequence[str], values: Sequence[Any]) -> Any:
+    pending = first_unknowns((target, *values))
+    return pending if pending is not None else {**target, **dict(zip(names, values, strict=True))}
+
+
+def _g_sort(source: Any, keys: tuple[tuple[str, ...], ...]) -> Any:
+    return source if isinstance(source, Unknown) else sort_items(source, keys)
+
+
+def _g_in_effect(source: Any, on: Any, key: tuple[str, ...]) -> Any:
+    pending = first_unknowns((source, on))
+    return pending if pending is not None else in_effect(source, on, key)
+
+
 def _not_none(value: Any) -> Any:
     if value is None:
         raise _CompiledFailure("a built-in was given none")
@@ -173,7 +205,8 @@ _HELPERS: dict[str, Any] = {
     "_g_negate": _g_negate, "_g_is_none": _g_is_none, "_g_field": _g_field, "_g_andor": _g_andor,
     "_g_conditions": _g_conditions, "_g_collect": _g_collect, "_g_record": _g_record, "_g_list": _g_list,
     "_unknown": unknown, "_not_none": _not_none, "_enum_of": _enum_of, "_fail": _fail, "_isinstance": isinstance,
-    "_M": _MISSING,
+    "_M": _MISSING, "_g_index": _g_index, "_g_update": _g_update, "_g_sort": _g_sort, "_sort": sort_items,
+    "_g_in_effect": _g_in_effect, "_in_effect": in_effect,
 }
 
 
@@ -948,6 +981,7 @@ class _Generator:
             "any": f"True if any(v is True for v in {values}) else (_unknown(*{pending}) if {pending} else False)",
             "all": f"False if any(v is False for v in {values}) else (_unknown(*{pending}) if {pending} else True)",
             "count": f"_unknown(*{pending}) if {pending} else {count}",
+            "list": f"_unknown(*{pending}) if {pending} else tuple({values})",
         }
         if function in checks:
             self.emit(f"{result} = {checks[function]}")
@@ -969,6 +1003,99 @@ class _Generator:
             self.emit(f"elif {values}:")
             self.emit(f"    {result} = {function}({values})")
         return _Val(result, mu=may_be_unknown)
+
+    # ------------------------------------------------------------ lists in order
+    def c_Index(self, e: ast.Index, scope: dict[str, _Val]) -> _Val:
+        target = self.cx(e.target, scope)
+        index = self.cx(e.index, scope)
+        settled = self.unknown_operands(target, index)
+        if settled is not None:
+            return settled
+        if target.is_const and index.is_const:
+            return self.fold(lambda: _g_index(target.const, index.const))
+        a, b = self.expr(target), self.expr(index)
+        if target.maybe_unknown or index.maybe_unknown:
+            return _Val(f"_g_index({a}, {b})", mu=True)
+        return _Val(f"{a}[{b}]")  # out of range raises: the reference then reports it
+
+    def c_RecordUpdate(self, e: ast.RecordUpdate, scope: dict[str, _Val]) -> _Val:
+        target = self.cx(e.target, scope)
+        values = [self.cx(v, scope) for _, v in e.fields]
+        names = tuple(n for n, _ in e.fields)
+        settled = self.unknown_operands(target, *values)
+        if settled is not None:
+            return settled
+        if target.is_const and all(v.is_const for v in values):
+            return self.fold(lambda: _g_update(target.const, names, [v.const for v in values]))
+        items = "".join(self.expr(v) + ", " for v in values)
+        if target.maybe_unknown or any(v.maybe_unknown for v in values):
+            return _Val(f"_g_update({self.expr(target)}, {self.k(names)}, ({items}))", mu=True)
+        replaced = ", ".join(f"{n!r}: {self.expr(v)}" for n, v in zip(names, values, strict=True))
+        return _Val(f"{{**{self.expr(target)}, {replaced}}}")
+
+    def c_Sort(self, e: ast.Sort, scope: dict[str, _Val]) -> _Val:
+        source = self.cx(e.source, scope)
+        if source.is_const:
+            return source if isinstance(source.const, Unknown) else self.fold(lambda: sort_items(source.const, e.keys))
+        if source.mu:
+            return _Val(f"_g_sort({source.code}, {self.k(e.keys)})", mu=True)
+        return _Val(f"_sort({source.code}, {self.k(e.keys)})")
+
+    def c_InEffect(self, e: ast.InEffect, scope: dict[str, _Val]) -> _Val:
+        source = self.cx(e.source, scope)
+        on = self.cx(e.on, scope)
+        settled = self.unknown_operands(source, on)
+        if settled is not None:
+            return settled
+        if source.is_const and on.is_const:
+            return self.fold(lambda: _g_in_effect(source.const, on.const, e.key))
+        a, b = self.expr(source), self.expr(on)
+        if source.maybe_unknown or on.maybe_unknown:
+            return _Val(f"_g_in_effect({a}, {b}, {self.k(e.key)})", mu=True)
+        return _Val(f"_in_effect({a}, {b}, {self.k(e.key)})")
+
+    def c_Fold(self, e: ast.Fold, scope: dict[str, _Val]) -> _Val:
+        initial = self.bind(self.cx(e.initial, scope))
+        source = self.cx(e.source, scope)
+        if source.is_const and isinstance(source.const, Unknown):
+            if initial.is_const:
+                return _const(first_unknowns((initial.const, source.const)))
+            return _Val(f"_g_collect(({self.expr(initial)}, {self.k(source.const)}))", mu=True)
+        if source.mu:
+            raise Unsupported(f"`{e.kind}` over a list that may be unknown")
+        n = next(self.counter)
+        item, state, states = f"it{n}", f"st{n}", f"ss{n}"
+        self.emit(f"{state} = {self.expr(initial)}")
+        if e.kind == "scan":
+            self.emit(f"{states} = []")
+        inner = {**scope, e.variable: _Val(item), e.state: _Val(state, mu=True)}
+        if self.tracing:  # each item's values go into a tuple of the fold's record, as an aggregate's
+            rec = self.slot((self.tctx, -id(e)))
+            self.emit(f"{rec} = []")
+            outer = (self.tctx, self.scope)
+            self.tctx = self.child(e, _Scope())
+            self.scope = self.ctx_scope[self.tctx]
+        with self.branch(f"for {item} in {self.expr(source)}:"):
+            if self.tracing:
+                reset = len(self.block)
+                self.emit("pass")  # becomes the reset of the item's slots
+                self.emit("try:")
+                self.indent += 1
+            step = self.cx(e.body, inner)
+            self.emit(f"{state} = {self.expr(step)}")
+            if e.kind == "scan":
+                self.emit(f"{states}.append({state})")
+            if self.tracing:
+                self.indent -= 1
+                slots = self.scope.vars
+                self.emit("finally:")
+                self.emit(f"    {rec}.append(({''.join(v + ', ' for v in slots)}))")
+                if slots:
+                    self.block[reset] = "    " * self.indent + f"{' = '.join(slots)} = _M"
+                self.tctx, self.scope = outer
+        if e.kind == "fold":
+            return _Val(state, mu=True)
+        return _Val(f"_g_list(tuple({states}))", mu=True)
 
     def _type(self, node: ast.Expr) -> T.Type:
         return self.program.node_types.get(id(node), T.ANY)
@@ -1412,6 +1539,41 @@ class _Replay:
             self.ev(v, env)
         return self.value(e)
 
+    def children(self, *nodes: ast.Expr, env: dict[str, object]) -> list[object]:
+        return [self.ev(node, env) for node in nodes]
+
+    def index(self, e: ast.Index, env: dict[str, object]) -> object:
+        self.children(e.target, e.index, env=env)
+        return self.value(e)
+
+    def record_update(self, e: ast.RecordUpdate, env: dict[str, object]) -> object:
+        self.children(e.target, *(v for _, v in e.fields), env=env)
+        return self.value(e)
+
+    def sort(self, e: ast.Sort, env: dict[str, object]) -> object:
+        self.ev(e.source, env)
+        return self.value(e)
+
+    def in_effect(self, e: ast.InEffect, env: dict[str, object]) -> object:
+        self.children(e.source, e.on, env=env)
+        return self.value(e)
+
+    def fold(self, e: ast.Fold, env: dict[str, object]) -> object:
+        state = self.ev(e.initial, env)
+        source = self.ev(e.source, env)
+        if not isinstance(source, Unknown):
+            assert isinstance(source, tuple)
+            ctx, rec = self.ctx, self.rec
+            items = rec[self.sources[(ctx, -id(e))][0]]
+            assert isinstance(items, list)
+            self.ctx = self.plan.child_ctx[(ctx, id(e))]
+            for number, item in enumerate(source, start=1):
+                self.rec = items[number - 1]
+                state = self.ev(e.body, {**env, e.variable: item, e.state: state})
+                self.steps[-1].label = fold_label(number, len(source))
+            self.ctx, self.rec = ctx, rec
+        return self.value(e)
+
 
 _REPLAY: dict[type, Any] = {
     ast.Binary: _Replay.binary,
@@ -1428,6 +1590,11 @@ _REPLAY: dict[type, Any] = {
     ast.IsNone: _Replay.operand,
     ast.RecordLiteral: _Replay.record,
     ast.ListLiteral: _Replay.list_,
+    ast.Index: _Replay.index,
+    ast.RecordUpdate: _Replay.record_update,
+    ast.Sort: _Replay.sort,
+    ast.InEffect: _Replay.in_effect,
+    ast.Fold: _Replay.fold,
 }
 
 

@@ -304,6 +304,8 @@ class Evaluation:
             return unknown(*pending)
         if function == "count":
             return len(selected)
+        if function == "list":
+            return tuple(values)
         if function == "any":
             return False
         if function == "all":
@@ -408,6 +410,93 @@ class Evaluation:
         pending = first_unknowns(values)
         return pending if pending is not None else values
 
+    # ------------------------------------------------------------ lists in order
+    def _index(self, e: ast.Index, env: dict[str, object]) -> object:
+        target = self.ev(e.target, env)
+        index = self.ev(e.index, env)
+        pending = first_unknowns((target, index))
+        if pending is not None:
+            return pending
+        assert isinstance(target, tuple) and isinstance(index, int)
+        if not -len(target) <= index < len(target):
+            raise EvaluationError(
+                f"`{self.program.sources.text(e.target.span)}` has {_items(len(target))}: there is no item {index}"
+                " (0 is the first, -1 the last)", e.span)
+        return target[index]
+
+    def _record_update(self, e: ast.RecordUpdate, env: dict[str, object]) -> object:
+        target = self.ev(e.target, env)
+        values = {name: self.ev(v, env) for name, v in e.fields}
+        pending = first_unknowns((target, *values.values()))
+        if pending is not None:
+            return pending
+        assert isinstance(target, dict)
+        return {**target, **values}
+
+    def _sort(self, e: ast.Sort, env: dict[str, object]) -> object:
+        source = self.ev(e.source, env)
+        if isinstance(source, Unknown):
+            return source
+        assert isinstance(source, tuple)
+        return sort_items(source, e.keys)
+
+    def _in_effect(self, e: ast.InEffect, env: dict[str, object]) -> object:
+        source = self.ev(e.source, env)
+        on = self.ev(e.on, env)
+        pending = first_unknowns((source, on))
+        if pending is not None:
+            return pending
+        assert isinstance(source, tuple)
+        return in_effect(source, on, e.key)
+
+    def _fold(self, e: ast.Fold, env: dict[str, object]) -> object:
+        state = self.ev(e.initial, env)
+        source = self.ev(e.source, env)
+        if isinstance(source, Unknown):
+            return first_unknowns((state, source))
+        assert isinstance(source, tuple)
+        states: list[object] = []
+        for number, item in enumerate(source, start=1):
+            state = self.ev(e.body, {**env, e.variable: item, e.state: state})
+            if self.tracing and self.frames:
+                self.frames[-1].steps[-1].label = fold_label(number, len(source))
+            states.append(state)
+        if e.kind == "fold":
+            return state
+        pending = first_unknowns(states)
+        return pending if pending is not None else tuple(states)
+
+
+def _items(count: int) -> str:
+    return "no items" if count == 0 else "1 item" if count == 1 else f"{count} items"
+
+
+def fold_label(number: int, total: int) -> str:
+    """The label of one step of a scan or fold in the trace: which item it took."""
+    return f"after item {number} of {total}"
+
+
+def field_path(item: object, path: tuple[str, ...]) -> object:
+    for name in path:
+        item = item[name]  # type: ignore[index]
+    return item
+
+
+def sort_items(items: tuple[object, ...], keys: tuple[tuple[str, ...], ...]) -> tuple[object, ...]:
+    """Stably sorted by the fields ``keys`` name (scales best first): ties keep their order."""
+    return tuple(sorted(items, key=lambda item: tuple(_orderable(field_path(item, k)) for k in keys)))
+
+
+def in_effect(items: tuple[object, ...], on: object, key: tuple[str, ...]) -> object:
+    """The item with the latest ``key`` on or before ``on`` (the last given, on a tie), or None."""
+    found: object = None
+    found_key: Any = None
+    for item in items:
+        at: Any = field_path(item, key)
+        if at <= on and (found is None or at >= found_key):
+            found, found_key = item, at
+    return found
+
 
 _DISPATCH: dict[type, Any] = {
     ast.Field: Evaluation._field,
@@ -422,6 +511,11 @@ _DISPATCH: dict[type, Any] = {
     ast.IsNone: Evaluation._is_none,
     ast.RecordLiteral: Evaluation._record,
     ast.ListLiteral: Evaluation._list,
+    ast.Index: Evaluation._index,
+    ast.RecordUpdate: Evaluation._record_update,
+    ast.Sort: Evaluation._sort,
+    ast.InEffect: Evaluation._in_effect,
+    ast.Fold: Evaluation._fold,
 }
 
 

@@ -494,6 +494,33 @@ class _ToAst(Transformer[Token, Any]):
         where = c[4] if len(c) > 4 else None
         return ast.Aggregate(str(c[0]), c[1], str(c[2]), c[3], where, self._span(meta), self._tok_span(c[0]))
 
+    def list_comprehension(self, meta: Any, c: list[Any]) -> ast.Aggregate:
+        where = c[3] if len(c) > 3 else None
+        span = self._span(meta)
+        return ast.Aggregate("list", c[0], str(c[1]), c[2], where, span, span)
+
+    def index(self, meta: Any, c: list[Any]) -> ast.Index:
+        return ast.Index(c[0], c[1], self._span(meta))
+
+    def record_update(self, meta: Any, c: list[Any]) -> ast.RecordUpdate:
+        return ast.RecordUpdate(c[0], tuple(c[1:]), self._span(meta))
+
+    def field_path(self, meta: Any, c: list[Any]) -> tuple[str, ...]:
+        return tuple(str(t) for t in c)
+
+    def sort(self, meta: Any, c: list[Any]) -> ast.Sort:
+        return ast.Sort(c[0], tuple(c[1:]), self._span(meta))
+
+    def in_effect(self, meta: Any, c: list[Any]) -> ast.InEffect:
+        return ast.InEffect(c[0], c[1], c[2], self._span(meta))
+
+    def fold_kind(self, meta: Any, c: list[Any]) -> Token:
+        token: Token = c[0]
+        return token
+
+    def fold(self, meta: Any, c: list[Any]) -> ast.Fold:
+        return ast.Fold(str(c[0]), str(c[1]), c[2], str(c[3]), c[4], c[5], self._span(meta))
+
     def conditions(self, meta: Any, c: list[Any]) -> ast.Conditions:
         return ast.Conditions(str(c[0]), tuple(c[1:]), self._span(meta))
 

@@ -697,6 +697,8 @@ class Explainer:
             return self.call(step, depth)
         if isinstance(node, ast.Aggregate):
             return self.aggregate(step, depth)
+        if isinstance(node, ast.Fold):
+            return self.fold(step)
         if isinstance(node, ast.IsNone):
             return self.is_none(step)
         if isinstance(node, ast.Otherwise):
@@ -973,7 +975,8 @@ class Explainer:
         items = source.value if source is not None and isinstance(source.value, tuple) else ()
         words, cites = self.term(source) if source is not None else (None, [])
         what = {"sum": "The sum", "count": "The number", "any": "Whether any", "all": "Whether all",
-                "min": "The least", "max": "The greatest", "first": "The first"}[node.function]
+                "min": "The least", "max": "The greatest", "first": "The first",
+                "list": "The items kept"}[node.function]
         over = words or "the items"
         point = Point(P(what, " over ", over, self.note_cites(cites), ": ",
                         self.val(step.value, self.type_of(node))))
@@ -996,12 +999,33 @@ class Explainer:
             if include:
                 kept += 1
             text = P(f"item {index}: ", self.show(item, element), " — ",
-                     "counted" if include else "left out")
+                     ("kept" if node.function == "list" else "counted") if include else "left out")
             if reason is not None:
                 text = P(text, " (", reason, ")")
             if body is not None and not isinstance(body.node, (ast.Name, ast.Field)):
                 text = P(text, "; ", self.show(body.value, self.type_of(node.body)))
             point.children.append(Point(text, None, "info"))
+        if not items:
+            point.children.append(Point(P("there are none")))
+        return point
+
+    def fold(self, step: Step) -> Point:
+        """A scan or fold as a timeline: the starting state, then each item and the state after it."""
+        node = step.node
+        assert isinstance(node, ast.Fold)
+        initial, source, *steps = step.children
+        items = source.value if isinstance(source.value, tuple) else ()
+        words, cites = self.term(source)
+        state_type = self.type_of(node.initial)
+        element_type = T.strip_optional(self.type_of(node.source))
+        element = element_type.element if isinstance(element_type, T.ListType) else None
+        what = "Each state" if node.kind == "scan" else "The final state"
+        point = Point(P(what, " over ", words or "the items", self.note_cites(cites), ": ",
+                        self.val(step.value, self.type_of(node))))
+        point.children.append(Point(P("at the start: ", self.show(initial.value, state_type)), None, "info"))
+        for index, (item, after) in enumerate(zip(items, steps, strict=False), start=1):
+            point.children.append(Point(P(f"item {index}: ", self.show(item, element), " — then ",
+                                          self.show(after.value, state_type)), None, "info"))
         if not items:
             point.children.append(Point(P("there are none")))
         return point

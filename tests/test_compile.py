@@ -182,6 +182,7 @@ reading r_c: """c"""
 enum Kind: common | option | convertible
 scale Grade: A > B > C > D
 record Item { shares: integer, price: money, grade: Grade }
+record Dated { starts: date, rate: percent }
 zone EST = fixed "-05:00" uses r_c
 calendar Biz = financial "XFED" uses r_b
 
@@ -195,6 +196,7 @@ fact kind: Kind = Kind.common
 fact items: list of Item = []
 fact maybe: optional date = none
 fact pct: percent
+fact rates: list of Dated = []
 
 define f(x: money): money = x * 2 uses r_a
 define g(x: integer): integer = if x > 10 then x - 10 else 0
@@ -235,6 +237,18 @@ result rec: Item = {shares: n, price: m, grade: Grade.C}
 result lst: list of integer = [n, 1, g(n)]
 result shifted: date = d + 30 days
 result doubled: money = f(f(m))
+result sorted_items: list of Item = sort(items by .price, .grade)
+result top: Item = sort(items by .shares)[-1]
+result second: integer = [i.shares for i in items][n]
+result cheap_items: list of Item = [i for i in items where i.price < m]
+result item_prices: list of money = [i.price for i in items]
+result item_count: integer = count(items)
+result running: list of integer = scan(s = n for i in items: s + i.shares)
+result total_value: money = fold(t = $0 for i in sort(items by .grade): t + i.price * i.shares)
+result best_so_far: Item = fold(s = {shares: 0, price: m, grade: Grade.D} for i in items:
+    s with {shares: s.shares + i.shares, grade: if i.grade > s.grade then i.grade else s.grade})
+result price_on: optional Item = in_effect(items, on: m, by: .price)
+result rate_on: optional Dated = in_effect(rates, on: d, by: .starts)
 '''
 
 
