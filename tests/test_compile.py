@@ -238,8 +238,8 @@ result lst: list of integer = [n, 1, g(n)]
 result shifted: date = d + 30 days
 result doubled: money = f(f(m))
 result sorted_items: list of Item = sort(items by .price, .grade)
-result top: Item = sort(items by .shares)[-1]
-result second: integer = [i.shares for i in items][n]
+result top: optional Item = if count(items) > 0 then sort(items by .shares)[-1] else none
+result nth: integer = if n < count(items) and n >= -count(items) then [i.shares for i in items][n] else 0
 result cheap_items: list of Item = [i for i in items where i.price < m]
 result item_prices: list of money = [i.price for i in items]
 result item_count: integer = count(items)

@@ -154,7 +154,8 @@ def test_each_step_of_a_scan_is_in_the_trace_with_its_item(history: Program) -> 
     outcome = evaluate(history, {"events": EVENTS, "asked_on": "2020-02-01"}, trace=True)
     steps = trace_json(outcome)["capital"]["steps"]
     assert steps["expr"].startswith("scan(")
-    initial, source, *each = steps["steps"]
+    initial, in_time, *each = steps["steps"]
+    assert in_time["expr"] == "in_time"
     assert initial["value"] == {"price": "1.00", "outstanding": 100}
     assert [s["label"] for s in each] == ["after item 1 of 3", "after item 2 of 3", "after item 3 of 3"]
     assert [s["value"]["outstanding"] for s in each] == [200, 210, 215]
@@ -179,7 +180,8 @@ def _errors(body: str, tmp_path: Path) -> str:
     ("Event = events[0] with {when: 1}", "Event has no field `when`"),
     ("integer = fold(s = 0 for e in events: e.date)", "must give the state's type, an integer, but this is a date"),
     ("integer = fold(n = 0 for e in events: n + e.shares)", "`n` names the state here and also a fact"),
-    ("optional Event = in_effect(events, on: n, by: .date)", "`.date` is a date, but the day asked about is an integer"),
+    ("optional Event = in_effect(events, on: n, by: .date)",
+     "`.date` is a date, but the day asked about is an integer"),
     ("integer = count(n)", "counts the items of a list, not an integer"),
 ])
 def test_the_checker_explains_misuse(body: str, message: str, tmp_path: Path) -> None:
