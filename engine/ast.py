@@ -316,6 +316,7 @@ class FieldDecl:
     name: str
     type: TypeRef
     span: Span = _span()
+    default: Expr | None = None  # a literal or an enum member: the value when a scenario leaves it out
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from engine.builtins import AGGREGATES, BUILTINS
 from engine.calendars import financial_codes, named_zone, zone
 from engine.errors import ClauseError, Diagnostic, SourceMap, Span, did_you_mean
 from engine.quotes import SourceDocument, verify_quote
+from engine.values import Member
 
 if TYPE_CHECKING:  # the parser (lark) loads only when a contract is parsed, not from the cache
     from engine.parse import LoadedFiles
@@ -229,8 +230,35 @@ class _Checker:
                 self.error(f"record {name} has two fields named `{f.name}`", f.span)
             seen.add(f.name)
             fields.append((f.name, self.resolve_type(f.type)))
-        self.records[name] = T.RecordType(name, tuple(fields))
+        defaults = tuple((f.name, value) for f, (_, ftype) in zip(decl.fields, fields, strict=True)
+                         if f.default is not None
+                         for value in self.field_default(name, f.name, f.default, ftype))
+        self.records[name] = T.RecordType(name, tuple(fields), defaults)
         return self.records[name]
+
+    def field_default(self, record: str, name: str, default: ast.Expr, ftype: T.Type) -> list[object]:
+        """The value of a field's default ([] after reporting one that is not a constant of its type)."""
+        value: object
+        if isinstance(default, ast.Literal):
+            value = default.value
+        elif isinstance(default, ast.Field) and isinstance(default.target, ast.Name) \
+                and default.target.name in self.enums:
+            enum = self.enums[default.target.name]
+            if default.name not in enum.members:
+                self.error(f"{enum.name} has no member `{default.name}`", default.span,
+                           help=did_you_mean(default.name, enum.members))
+                return []
+            value = Member(enum.name, default.name, enum.members.index(default.name))
+        else:
+            self.error(f"the default of field `{name}` of {record} must be a literal or an enum member",
+                       default.span)
+            return []
+        found = self.infer(default, {})
+        if not T.assignable(found, ftype):
+            self.error(f"the default of field `{name}` of {record} is {_a(found)}, but the field is {_a(ftype)}",
+                       default.span)
+            return []
+        return [value]
 
     def check_requirements(self) -> None:
         for name, decl in self.record_decls.items():

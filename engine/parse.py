@@ -364,7 +364,8 @@ class _ToAst(Transformer[Token, Any]):
         return ast.Requirement(_unquote(c[0]), c[1], self._span(meta))
 
     def field_decl(self, meta: Any, c: list[Any]) -> ast.FieldDecl:
-        return ast.FieldDecl(str(c[0]), c[1], self._span(meta))
+        default = next((x[1] for x in c[2:] if isinstance(x, tuple) and x[0] == "default"), None)
+        return ast.FieldDecl(str(c[0]), c[1], self._span(meta), default)
 
     def fact(self, meta: Any, c: list[Any]) -> ast.FactDecl:
         default = next((x[1] for x in c[2:] if isinstance(x, tuple) and x[0] == "default"), None)

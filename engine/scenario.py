@@ -378,6 +378,7 @@ def converter(t: T.Type, home: dt.tzinfo, notes: list[str], fact: str) -> Callab
         return convert_list
     if isinstance(t, T.RecordType):
         fields = {name: converter(ft, home, notes, fact) for name, ft in t.fields}
+        defaults = dict(t.defaults)
 
         def convert_record(v: object) -> object:
             if isinstance(v, str) and v.strip().startswith("{"):
@@ -389,11 +390,14 @@ def converter(t: T.Type, home: dt.tzinfo, notes: list[str], fact: str) -> Callab
                 name = sorted(map(str, extra))[0]
                 hint = did_you_mean(name, fields)
                 raise FactError(f"{t.name} has no field `{name}`" + (f"; {hint}" if hint else ""))
-            missing = [n for n in fields if n not in v]
+            missing = [n for n in fields if n not in v and n not in defaults]
             if missing:
                 raise FactError(f"{t.name} needs the field(s) {', '.join(missing)}")
             out = {}
             for name, convert in fields.items():
+                if name not in v:
+                    out[name] = defaults[name]
+                    continue
                 try:
                     out[name] = convert(v[name])
                 except FactError as error:
@@ -434,6 +438,16 @@ def _json_cell(text: str) -> object:
         raise FactError(f"not valid JSON: {error.msg}") from None
 
 
+def _with_default(schema: dict[str, Any], t: T.Type, name: str,
+                  defaults: tuple[tuple[str, object], ...]) -> dict[str, Any]:
+    from engine.values import encode
+
+    for field_name, value in defaults:
+        if field_name == name:
+            return {**schema, "default": encode(value, t)}
+    return schema
+
+
 def json_schema(t: T.Type) -> dict[str, Any]:
     if isinstance(t, T.OptionalType):
         return {"anyOf": [json_schema(t.inner), {"type": "null"}]}
@@ -441,8 +455,8 @@ def json_schema(t: T.Type) -> dict[str, Any]:
         return {"type": "array", "items": json_schema(t.element)}
     if isinstance(t, T.RecordType):
         return {"type": "object", "title": t.name, "additionalProperties": False,
-                "required": [n for n, _ in t.fields],
-                "properties": {n: json_schema(ft) for n, ft in t.fields}}
+                "required": [n for n, _ in t.fields if n not in dict(t.defaults)],
+                "properties": {n: _with_default(json_schema(ft), ft, n, t.defaults) for n, ft in t.fields}}
     if isinstance(t, T.EnumType):
         return {"enum": list(t.members), "title": t.name}
     number: dict[str, Any] = {"anyOf": [{"type": "integer"}, {"type": "string", "pattern": _MONEY_TEXT.pattern},

@@ -27,6 +27,8 @@ class EnumType:
 class RecordType:
     name: str
     fields: tuple[tuple[str, Type], ...]
+    # Values of the fields a scenario may leave out (declared `field: type = default`).
+    defaults: tuple[tuple[str, object], ...] = ()
 
     def field(self, name: str) -> Type | None:
         return next((t for n, t in self.fields if n == name), None)
@@ -126,6 +128,13 @@ def arithmetic(op: str, left: Type, right: Type) -> Type | str:
     if is_error(left, right):
         return ERROR
     pair = (left, right)
+    if op == "+" and isinstance(left, ListType) and isinstance(right, ListType):
+        # `grants + [grant]`: the items of both, in order.
+        if assignable(right, left):
+            return left
+        if assignable(left, right):
+            return right
+        return f"cannot add {_a(right)} to {_a(left)}"
     if op in "+-":
         if left == right and left in (INTEGER, DECIMAL, MONEY, PERCENT, DURATION):
             return left

@@ -235,6 +235,7 @@ result late: boolean = when > window_end
 result span: integer = days_between(d, maybe otherwise d)
 result rec: Item = {shares: n, price: m, grade: Grade.C}
 result lst: list of integer = [n, 1, g(n)]
+result joined: list of integer = lst + [n * 2] + []
 result shifted: date = d + 30 days
 result doubled: money = f(f(m))
 result sorted_items: list of Item = sort(items by .price, .grade)
