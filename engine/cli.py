@@ -55,7 +55,7 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-COMMANDS = ("check", "eval", "schema", "memo", "run", "test")
+COMMANDS = ("check", "eval", "schema", "memo", "run", "test", "fmt")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -104,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     test = sub.add_parser("test", help="run scenario test files that state expected results",
                           description="Run scenario test files: YAML with facts and the results expected.")
     test.add_argument("paths", nargs="+", metavar="PATH")
+
+    fmt = sub.add_parser("fmt", help="lay out clause files the way the shipped contracts are written",
+                         description="Rewrite clause files in place with the project's layout; comments and "
+                         "quoted text are kept byte for byte. With --check, change nothing: list the files "
+                         "that are not formatted (with a diff) and exit 1 if there are any.")
+    fmt.add_argument("paths", nargs="+", metavar="PATH", help="clause files or directories of them")
+    fmt.add_argument("--check", action="store_true", help="report unformatted files instead of rewriting them")
     return parser
 
 
@@ -250,7 +257,14 @@ def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return int(test_command(args, out, err))
 
 
-_HANDLERS = {"check": _check, "eval": _eval, "schema": _schema, "memo": _memo, "run": _run, "test": _test}
+def _fmt(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from editor.fmt import fmt_command
+
+    return fmt_command(args.paths, args.check, out, err)
+
+
+_HANDLERS = {"check": _check, "eval": _eval, "schema": _schema, "memo": _memo, "run": _run, "test": _test,
+             "fmt": _fmt}
 
 
 def entry() -> None:

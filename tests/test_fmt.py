@@ -1,0 +1,171 @@
+"""`clause fmt`: a fixed point on the shipped contracts, comments and quotes kept,
+the meaning (the AST) unchanged on files laid out at random; the Pygments lexer."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from editor.fmt import format_text
+from engine.cli import main
+from engine.parse import clause_parser, parse_text
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTRACTS = sorted((ROOT / "contracts").glob("*.clause"))
+
+
+def _tokens(text: str, kinds: tuple[str, ...]) -> list[str]:
+    return [t.value for t in clause_parser().lex(text, dont_ignore=True) if t.type in kinds]
+
+
+@pytest.mark.parametrize("path", CONTRACTS, ids=lambda p: p.name)
+def test_shipped_contracts_are_a_fixed_point(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    once = format_text(text, str(path))
+    assert not once.kept_as_is
+    twice = format_text(once.text, str(path))
+    assert twice.text == once.text
+    # Comments and quoted text, byte for byte and in order.
+    assert _tokens(once.text, ("COMMENT",)) == _tokens(text, ("COMMENT",))
+    assert _tokens(once.text, ("STRING", "LONG_STRING")) == _tokens(text, ("STRING", "LONG_STRING"))
+
+
+def test_shipped_contracts_are_formatted() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["fmt", "--check", str(ROOT / "contracts")], out, err) == 0, out.getvalue() + err.getvalue()
+
+
+MESSY = '''\
+
+
+contract "Messy"    party "A" as "B"
+reading r:   """
+  keep   these   spaces
+"""
+enum Kind: a|b   # a trailing   comment, kept as written
+section "1"   "Title"    fact   amount : integer = 3 "an amount" fact other: integer"another"
+  result total:integer"the total"=max( amount ,2)*3   uses r
+      explain when amount>1:"big"
+
+
+
+    # a full-line comment stays where it is
+  define twice(x: integer): integer =
+  x+1
+'''
+
+# Worked out by hand from the layout rules in editor/fmt.py's docstring.
+MESSY_FORMATTED = '''\
+contract "Messy"
+  party "A" as "B"
+reading r: """
+  keep   these   spaces
+"""
+enum Kind: a | b   # a trailing   comment, kept as written
+section "1" "Title"
+  fact amount: integer = 3 "an amount"
+  fact other: integer "another"
+  result total: integer "the total" = max(amount, 2) * 3 uses r
+    explain when amount > 1: "big"
+
+    # a full-line comment stays where it is
+  define twice(x: integer): integer =
+    x + 1
+'''
+
+
+def test_layout_rules_on_a_messy_file() -> None:
+    result = format_text(MESSY)
+    assert result.text == MESSY_FORMATTED
+    assert format_text(result.text).text == MESSY_FORMATTED
+
+
+def test_fmt_rewrites_and_check_passes_on_the_output(tmp_path: Path) -> None:
+    contracts = tmp_path / "contracts"
+    shutil.copytree(ROOT / "contracts", contracts)
+    target = contracts / "special_conversion.clause"
+    original = target.read_text(encoding="utf-8")
+    # Wider spaces inside lines (splitting joined statements is test_layout_rules_on_a_messy_file's).
+    tokens = list(clause_parser().lex(original, dont_ignore=True))
+    spread = "".join("   " if t.type == "WS" and "\n" not in t.value else t.value for t in tokens)
+    target.write_text(spread, encoding="utf-8")
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["fmt", "--check", str(target)], out, err) == 1
+    assert "not formatted" in out.getvalue()
+    assert main(["fmt", str(target)], io.StringIO(), io.StringIO()) == 0
+    assert target.read_text(encoding="utf-8") == original
+    out = io.StringIO()
+    assert main(["check", str(target)], out, io.StringIO()) == 0
+    assert ": ok (" in out.getvalue()
+
+
+def test_fmt_refuses_a_file_that_does_not_parse(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.clause"
+    broken.write_text("fact x: integer =\n", encoding="utf-8")
+    err = io.StringIO()
+    assert main(["fmt", str(broken)], io.StringIO(), err) == 1
+    assert "broken.clause:2:1: error" in err.getvalue() or "broken.clause:1" in err.getvalue()
+    assert broken.read_text(encoding="utf-8") == "fact x: integer =\n"
+
+
+# ---------------------------------------------------------------- random layouts
+
+SMALL = [ROOT / "contracts" / "special_conversion.clause", ROOT / "contracts" / "common.clause"]
+_GAPS = [" ", "  ", "\n", "\n    ", "\n\n\n", "\n" + " " * 9, "\t"]
+
+
+def _relayout(text: str, choices: list[tuple[int, int]]) -> str:
+    """The text with the whitespace between some tokens replaced (the meaning cannot change)."""
+    tokens = list(clause_parser().lex(text, dont_ignore=True))
+    gaps = [i for i, t in enumerate(tokens) if t.type == "WS" and 0 < i < len(tokens) - 1]
+    replaced = {}
+    for position, choice in choices:
+        index = gaps[position % len(gaps)]
+        gap = _GAPS[choice % len(_GAPS)]
+        if tokens[index - 1].type == "COMMENT" and "\n" not in gap:
+            gap = "\n" + gap  # a comment runs to the end of its line
+        replaced[index] = gap
+    return "".join(replaced.get(i, t.value) for i, t in enumerate(tokens))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(SMALL),
+    st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 100)), min_size=1, max_size=40),
+)
+def test_random_layouts_keep_their_meaning(path: Path, choices: list[tuple[int, int]]) -> None:
+    text = path.read_text(encoding="utf-8")
+    mutated = _relayout(text, choices)
+    original_ast = parse_text(text, "f.clause").file
+    assert parse_text(mutated, "f.clause").file == original_ast  # the mutation itself is harmless
+    once = format_text(mutated, "f.clause")
+    assert not once.kept_as_is
+    assert parse_text(once.text, "f.clause").file == original_ast
+    assert format_text(once.text, "f.clause").text == once.text
+    kept = ("COMMENT", "STRING", "LONG_STRING")
+    assert _tokens(once.text, kept) == _tokens(text, kept)
+
+
+# ---------------------------------------------------------------- highlighting
+
+
+@pytest.mark.parametrize("path", CONTRACTS, ids=lambda p: p.name)
+def test_pygments_lexer_reads_every_shipped_contract(path: Path) -> None:
+    from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
+    from pygments.token import Error, Keyword, Name, String
+
+    lexer = get_lexer_by_name("clause")  # through the entry point, as Sphinx or a memo would
+    assert type(lexer) is type(get_lexer_for_filename(path.name))
+    text = path.read_text(encoding="utf-8")
+    tokens = list(lexer.get_tokens(text))
+    assert [v for t, v in tokens if t in Error] == []
+    assert "".join(v for _, v in tokens) == text if text.endswith("\n") else text + "\n"
+    kinds = {v: t for t, v in tokens}
+    assert kinds["uses"] in Keyword
+    assert any(t in String.Doc for t, _ in tokens)  # every contract has a reading or a quote
+    assert any(t in Name.Variable for t, _ in tokens)  # and declares something
