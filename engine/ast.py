@@ -397,8 +397,21 @@ class FunctionDecl:
     span: Span = _span()
 
 
+@dataclass(frozen=True)
+class ConventionDecl:
+    """``convention month_end = end_of_month uses reading``: how the contract reads an open
+    point of calendar arithmetic, stated once for every rule that meets it."""
+
+    kind: str
+    rule: str
+    uses: Uses
+    span: Span = _span()
+    rule_span: Span = _span()
+
+
 Declaration = Union[
-    Reading, ZoneDecl, CalendarDecl, EnumDecl, RecordDecl, FactDecl, Define, ResultDecl, FunctionDecl
+    Reading, ZoneDecl, CalendarDecl, EnumDecl, RecordDecl, FactDecl, Define, ResultDecl, FunctionDecl,
+    ConventionDecl,
 ]
 
 

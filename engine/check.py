@@ -17,6 +17,7 @@ from engine import types as T
 from engine.builtins import AGGREGATES, BUILTINS
 from engine.calendars import financial_codes, named_zone, zone
 from engine.errors import ClauseError, Diagnostic, SourceMap, Span, did_you_mean
+from engine.periods import MONTH_END_RULES
 from engine.quotes import SourceDocument, verify_quote
 from engine.values import Member
 
@@ -79,6 +80,8 @@ class Program:
     # Conditions each record type's values must meet (checked with the facts).
     requirements: dict[str, tuple[ast.Requirement, ...]] = field(default_factory=dict)
     texts: dict[str, str] = field(default_factory=dict)
+    # How `date ± months` is read (engine/periods.py); required where months move a date.
+    month_end: ast.ConventionDecl | None = None
 
 
 # `{principal_to_convert}` in an explain sentence: the value of a fact or rule.
@@ -115,6 +118,7 @@ class _Checker:
         self.used_readings: set[str] = set()
         self.cites: dict[str, list[str]] = {}
         self.enum_argument = False
+        self.month_end: ast.ConventionDecl | None = None
 
     def error(self, message: str, span: Span | None, help: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(message, span, help))
@@ -194,8 +198,22 @@ class _Checker:
                 self.rule_decls[decl.name] = decl
                 if isinstance(decl, ast.ResultDecl):
                     self.results.append(decl.name)
+        elif isinstance(decl, ast.ConventionDecl):
+            self.collect_convention(decl)
         elif isinstance(decl, ast.FunctionDecl) and self.declare(decl.name, "function", decl.span):
             self.function_decls[decl.name] = decl
+
+    def collect_convention(self, decl: ast.ConventionDecl) -> None:
+        if decl.kind != "month_end":
+            self.error(f"unknown convention `{decl.kind}`", decl.span,
+                       help="the convention a contract states is `month_end` (how months move a date)")
+        elif decl.rule not in MONTH_END_RULES:
+            self.error(f"unknown month-end rule `{decl.rule}`", decl.rule_span,
+                       help=did_you_mean(decl.rule, MONTH_END_RULES) or "use one of " + ", ".join(MONTH_END_RULES))
+        elif self.month_end is not None:
+            self.error(f"the month-end convention is already stated at {self.month_end.span}", decl.span)
+        else:
+            self.month_end = decl
 
     # ------------------------------------------------------------ types
     def resolve_type(self, ref: ast.TypeRef) -> T.Type:
@@ -295,6 +313,8 @@ class _Checker:
             self.check_uses(signature.decl.uses)
         for zone_decl in self.zone_decls.values():
             self.check_uses(zone_decl.uses)
+        if self.month_end is not None:
+            self.check_uses(self.month_end.uses)
         for calendar_decl in self.calendars.values():
             self.check_uses(calendar_decl.uses)
 
@@ -420,6 +440,14 @@ class _Checker:
             left = self.present(e.left, scope)
             right = self.present(e.right, scope)
             outcome = T.arithmetic(e.op, left, right)
+            if e.op == "^" and outcome == T.INTEGER and not isinstance(e.right, ast.Literal):
+                outcome = T.DECIMAL  # the exponent may be negative: 2 ^ -1 is 0.5
+            if e.op == "^" and isinstance(e.right, ast.Literal) and not isinstance(e.right.value, int):
+                outcome = "the exponent must be a whole number: x ^ 0.5 (a root) is not exact"
+            if outcome == T.DATE and T.PERIOD in (left, right) and self.month_end is None:
+                self.error("moving a date by months needs the contract's month-end convention", e.span,
+                           help="state it once, e.g. `convention month_end = end_of_month uses month_end_reading`"
+                           f" ({', '.join(MONTH_END_RULES)}; see docs/language.md)")
             if isinstance(outcome, str):
                 hint = None
                 if e.op == "*" and left == right == T.MONEY:
@@ -445,7 +473,7 @@ class _Checker:
             return T.BOOLEAN
         if isinstance(e, ast.Negate):
             t = self.present(e.operand, scope)
-            if t not in (*T.NUMERIC, T.DURATION) and not T.is_error(t):
+            if t not in (*T.NUMERIC, T.DURATION, T.PERIOD) and not T.is_error(t):
                 self.error(f"cannot negate {_a(t)}", e.span)
                 return T.ERROR
             return t
@@ -830,7 +858,7 @@ def _citations(expr: ast.Expr) -> list[str]:
 
 _LITERAL_TYPES: dict[str, T.Type] = {
     "money": T.MONEY, "percent": T.PERCENT, "decimal": T.DECIMAL, "integer": T.INTEGER,
-    "date": T.DATE, "time": T.TIME, "duration": T.DURATION, "boolean": T.BOOLEAN,
+    "date": T.DATE, "time": T.TIME, "duration": T.DURATION, "period": T.PERIOD, "boolean": T.BOOLEAN,
     "none": T.NONE, "text": T.TEXT,
 }
 
@@ -877,6 +905,7 @@ def check_program(loaded: LoadedFiles, main_path: str) -> tuple[Program | None, 
         functions=checker.functions, results=checker.results, node_types=checker.node_types,
         sources=loaded.sources, home_zone=home_zone, cites=checker.cites, texts=loaded.texts,
         requirements={name: decl.requirements for name, decl in checker.record_decls.items() if decl.requirements},
+        month_end=checker.month_end,
     )
     return program, []
 

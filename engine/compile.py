@@ -37,6 +37,7 @@ does, taking each decision on the recorded values, and computes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -61,8 +62,10 @@ from engine.evaluate import (
     _orderable,
     fold_label,
     in_effect,
+    power,
     sort_items,
 )
+from engine.periods import period_arith
 from engine.values import EXACT, Member, Unknown, first_unknowns, unknown
 
 if TYPE_CHECKING:
@@ -154,6 +157,16 @@ def _g_list(values: tuple[Any, ...]) -> Any:
     return pending if pending is not None else values
 
 
+def _g_power(base: Any, exponent: Any, decimal: bool) -> Any:
+    pending = first_unknowns((base, exponent))
+    return pending if pending is not None else power(base, exponent, decimal)
+
+
+def _g_period(op: str, left: Any, right: Any, rule: str | None) -> Any:
+    pending = first_unknowns((left, right))
+    return pending if pending is not None else period_arith(op, left, right, rule)
+
+
 def _g_index(target: Any, index: Any) -> Any:
     pending = first_unknowns((target, index))
     return pending if pending is not None else target[index]
@@ -206,7 +219,8 @@ _HELPERS: dict[str, Any] = {
     "_g_conditions": _g_conditions, "_g_collect": _g_collect, "_g_record": _g_record, "_g_list": _g_list,
     "_unknown": unknown, "_not_none": _not_none, "_enum_of": _enum_of, "_fail": _fail, "_isinstance": isinstance,
     "_M": _MISSING, "_g_index": _g_index, "_g_update": _g_update, "_g_sort": _g_sort, "_sort": sort_items,
-    "_g_in_effect": _g_in_effect, "_in_effect": in_effect,
+    "_g_in_effect": _g_in_effect, "_in_effect": in_effect, "_power": power, "_g_power": _g_power,
+    "_period": period_arith, "_g_period": _g_period,
 }
 
 
@@ -590,6 +604,8 @@ class _Generator:
         settled = self.unknown_operands(left, right)
         if settled is not None:
             return settled
+        if e.op == "^" or T.PERIOD in (self._type(e.left), self._type(e.right)):
+            return self.power_or_period(e, left, right)
         if left.is_const and right.is_const:
             op = e.op
             return self.fold(lambda: _arith(op, left.const, right.const))
@@ -598,6 +614,34 @@ class _Generator:
             return _Val(f"_g_arith({e.op!r}, {a}, {b})", mu=True)
         lt, rt = self._type(e.left), self._type(e.right)
         return _Val(self.arith_code(e.op, a, b, lt, rt, left, right))
+
+    def power_or_period(self, e: ast.Binary, left: _Val, right: _Val) -> _Val:
+        """``x ^ n``, and months moving a date under the contract's month-end convention
+        (whose readings count once the date is moved, as in the reference)."""
+        a, b, op = self.expr(left), self.expr(right), e.op
+        mu = left.mu or right.mu
+        if op == "^":
+            decimal = self._type(e) == T.DECIMAL
+            if left.is_const and right.is_const:
+                return self.fold(lambda: power(left.const, right.const, decimal))
+            return _Val(f"{'_g_power' if mu else '_power'}({a}, {b}, {decimal!r})", mu=mu)
+        convention = self.program.month_end
+        rule = convention.rule if convention is not None else None
+        uses = convention.uses.names if convention is not None and self._type(e) == T.DATE else ()
+        if left.is_const and right.is_const:
+            value = self.fold(lambda: period_arith(op, left.const, right.const, rule))
+            if value.is_const:
+                self.add_readings(uses)
+            return value
+        if mu:
+            t = self.temp()
+            self.emit(f"{t} = _g_period({op!r}, {a}, {b}, {rule!r})")
+            if uses:
+                with self.branch(f"if not _isinstance({t}, _Unknown):"):
+                    self.add_readings(uses)
+            return _Val(t, mu=True)
+        self.add_readings(uses)
+        return _Val(f"_period({op!r}, {a}, {b}, {rule!r})")
 
     def arith_code(self, op: str, a: str, b: str, lt: T.Type, rt: T.Type, left: _Val, right: _Val) -> str:
         if lt == T.INTEGER and rt == T.INTEGER and op in "+-*":
@@ -1441,10 +1485,15 @@ class _Replay:
         if e.op == "and" or e.op == "or":
             if self.ev(e.left, env) is not (e.op == "or"):
                 self.ev(e.right, env)
-        else:
-            self.ev(e.left, env)
-            self.ev(e.right, env)
-        return self.value(e)
+            return self.value(e)
+        self.ev(e.left, env)
+        self.ev(e.right, env)
+        value = self.value(e)
+        convention = self.program.month_end
+        if convention is not None and isinstance(value, dt.date) and \
+                T.PERIOD in (self.program.node_types.get(id(e.left)), self.program.node_types.get(id(e.right))):
+            self.frame.readings.update(convention.uses.names)
+        return value
 
     def compare(self, e: ast.Compare, env: dict[str, object]) -> object:
         self.ev(e.left, env)

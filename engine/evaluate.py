@@ -21,6 +21,7 @@ from engine.builtins import BUILTINS, BuiltinError
 from engine.calendars import Calendar, calendar
 from engine.check import Program, RuleInfo
 from engine.errors import Span
+from engine.periods import Period, period_arith
 from engine.values import EXACT, Member, Unknown, first_unknowns, unknown
 
 
@@ -207,6 +208,8 @@ class Evaluation:
         right = self.ev(e.right, env)
         if isinstance(left, Unknown) or isinstance(right, Unknown):
             return first_unknowns((left, right))
+        if op == "^" or type(left) is Period or type(right) is Period:
+            return self._power_or_period(e, left, right)
         try:
             return _arith(op, left, right)
         except (DecimalException, ZeroDivisionError):
@@ -215,6 +218,25 @@ class Evaluation:
                     f"division by zero: {self.program.sources.text(e.right.span) or 'the divisor'} is 0", e.span
                 ) from None
             raise EvaluationError(f"arithmetic failed in `{self.program.sources.text(e.span)}`", e.span) from None
+
+    def _power_or_period(self, e: ast.Binary, left: object, right: object) -> object:
+        """``x ^ n`` and calendar months: ``date ± period`` follows the contract's month-end convention."""
+        if e.op == "^":
+            try:
+                return power(left, right, self.program.node_types.get(id(e)) == T.DECIMAL)
+            except ZeroDivisionError:
+                raise EvaluationError(f"0 cannot be raised to a negative power (`{self.program.sources.text(e.span)}`)",
+                                      e.span) from None
+            except (DecimalException, OverflowError):
+                raise EvaluationError(f"arithmetic failed in `{self.program.sources.text(e.span)}`", e.span) from None
+        convention = self.program.month_end
+        try:
+            value = period_arith(e.op, left, right, convention.rule if convention else None)
+        except (OverflowError, ValueError) as problem:
+            raise EvaluationError(str(problem), e.span) from None
+        if isinstance(value, dt.date) and convention is not None and self.frames:
+            self.frames[-1].readings.update(convention.uses.names)
+        return value
 
     def _compare(self, e: ast.Compare, env: dict[str, object]) -> object:
         left = self.ev(e.left, env)
@@ -528,6 +550,24 @@ def _orderable(value: object) -> object:
     if isinstance(value, Member):
         return -value.rank
     return value
+
+
+def power(base: Any, exponent: int, decimal: bool = False) -> Any:
+    """``base ^ exponent`` exactly, by repeated multiplication (a negative exponent divides 1
+    by the power); ``decimal``: the result is a decimal even for an integer base."""
+    if isinstance(base, int) and decimal:
+        base = Decimal(base)
+    if exponent < 0 and base == 0:
+        raise ZeroDivisionError("0 to a negative power")
+    result: Any = 1 if isinstance(base, int) else Decimal(1)
+    square, remaining = base, abs(exponent)
+    while remaining:
+        if remaining & 1:
+            result = _arith("*", result, square)
+        remaining >>= 1
+        if remaining:
+            square = _arith("*", square, square)
+    return _arith("/", 1, result) if exponent < 0 else result
 
 
 def _arith(op: str, left: Any, right: Any) -> Any:

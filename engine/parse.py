@@ -24,12 +24,13 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 
 from engine import ast
 from engine.errors import Diagnostic, SourceMap, Span, did_you_mean
+from engine.periods import Period
 
 GRAMMAR_PATH = Path(__file__).resolve().parent.parent / "grammar" / "clause.lark"
 
 STATEMENT_KEYWORDS = (
     "contract", "include", "reading", "zone", "calendar", "enum", "scale", "record",
-    "fact", "define", "result", "section", "text", "explain", "require",
+    "fact", "define", "result", "section", "text", "explain", "require", "convention",
 )
 _STATEMENT_START = re.compile(r"^\s*(" + "|".join(STATEMENT_KEYWORDS) + r")\b")
 _DECLARED_NAME = re.compile(
@@ -342,6 +343,9 @@ class _ToAst(Transformer[Token, Any]):
     def named_zone(self, meta: Any, c: list[Any]) -> tuple[str, str, Span]:
         return ("named", _unquote(c[0]), self._tok_span(c[0]))
 
+    def convention(self, meta: Any, c: list[Any]) -> ast.ConventionDecl:
+        return ast.ConventionDecl(str(c[0]), str(c[1]), self._uses(c), self._span(meta), self._tok_span(c[1]))
+
     def calendar(self, meta: Any, c: list[Any]) -> ast.CalendarDecl:
         return ast.CalendarDecl(str(c[0]), _unquote(c[1]), self._uses(c), self._span(meta),
                                 self._tok_span(c[1]))
@@ -459,6 +463,7 @@ class _ToAst(Transformer[Token, Any]):
 
     add_op = comp_op
     mul_op = comp_op
+    pow_op = comp_op
 
     def binary(self, meta: Any, c: list[Any]) -> ast.Binary:
         op, op_span = c[1]
@@ -572,6 +577,15 @@ class _ToAst(Transformer[Token, Any]):
     def duration(self, meta: Any, c: list[Any]) -> ast.Literal:
         days = int(c[0].replace("_", ""))
         return ast.Literal("duration", dt.timedelta(days=days), f"{c[0]} {c[1]}", self._span(meta))
+
+    def period(self, meta: Any, c: list[Any]) -> ast.Literal:
+        count = int(c[0].replace("_", ""))
+        months = count * 12 if str(c[1]).startswith("year") else count
+        return ast.Literal("period", Period(months), f"{c[0]} {c[1]}", self._span(meta))
+
+    def month_unit(self, meta: Any, c: list[Any]) -> Token:
+        token: Token = c[0]
+        return token
 
     def day_unit(self, meta: Any, c: list[Any]) -> Token:
         token: Token = c[0]

@@ -23,6 +23,7 @@ import yaml
 from engine import types as T
 from engine.check import Program
 from engine.errors import ClauseError, Diagnostic, SourceMap, Span, did_you_mean
+from engine.periods import Period, parse_period
 from engine.values import Member
 
 if TYPE_CHECKING:  # pydantic and the parser load when needed: a cold `clause eval` needs neither
@@ -427,8 +428,19 @@ def converter(t: T.Type, home: dt.tzinfo, notes: list[str], fact: str) -> Callab
         T.BOOLEAN: parse_boolean,
         T.TEXT: parse_text,
         T.DURATION: lambda v: dt.timedelta(days=parse_integer(v)),
+        T.PERIOD: parse_period_fact,
     }
     return simple[t]
+
+
+def parse_period_fact(value: object) -> Period:
+    """A period of months: "P6M", "P1Y6M", "6 months", "2 years", or a whole number of months."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Period(value)
+    found = parse_period(value) if isinstance(value, str) else None
+    if found is None:
+        raise FactError(f"expected a number of months such as \"6 months\", \"2 years\" or \"P1Y6M\"; got {_show(value)}")
+    return found
 
 
 def _json_cell(text: str) -> object:
@@ -472,6 +484,8 @@ def json_schema(t: T.Type) -> dict[str, Any]:
         T.BOOLEAN: {"type": "boolean"},
         T.TEXT: {"type": "string"},
         T.DURATION: {"type": "integer", "description": "days"},
+        T.PERIOD: {"anyOf": [{"type": "integer"}, {"type": "string"}],
+                   "description": "calendar months: 6 (months), \"6 months\", \"2 years\" or \"P1Y6M\""},
     }
     return schemas[t]
 

@@ -71,6 +71,7 @@ PERCENT = Prim("percent")
 DATE = Prim("date")
 DATETIME = Prim("datetime")
 DURATION = Prim("duration")
+PERIOD = Prim("period")  # whole calendar months: `6 months`, `2 years`
 BOOLEAN = Prim("boolean")
 TEXT = Prim("text")
 TIME = Prim("time of day")
@@ -86,7 +87,7 @@ ERROR = Prim("<error>")
 ANY = Prim("<any>")
 
 PRIMITIVES: dict[str, Prim] = {
-    t.name: t for t in (MONEY, DECIMAL, INTEGER, PERCENT, DATE, DATETIME, DURATION, BOOLEAN, TEXT)
+    t.name: t for t in (MONEY, DECIMAL, INTEGER, PERCENT, DATE, DATETIME, DURATION, PERIOD, BOOLEAN, TEXT)
 }
 NUMERIC = (INTEGER, DECIMAL, MONEY, PERCENT)
 ROUNDING_MODES = ("half_up", "half_even", "up", "down")
@@ -135,9 +136,23 @@ def arithmetic(op: str, left: Type, right: Type) -> Type | str:
         if assignable(left, right):
             return right
         return f"cannot add {_a(right)} to {_a(left)}"
+    if op == "^":
+        if right != INTEGER:
+            return f"the exponent must be a whole number (an integer), not {_a(right)}"
+        if left == INTEGER:
+            return INTEGER  # a negative exponent makes a decimal: the checker widens this (check.py)
+        if left in (DECIMAL, PERCENT):
+            return DECIMAL
+        return f"cannot raise {_a(left)} to a power"
     if op in "+-":
-        if left == right and left in (INTEGER, DECIMAL, MONEY, PERCENT, DURATION):
+        if left == right and left in (INTEGER, DECIMAL, MONEY, PERCENT, DURATION, PERIOD):
             return left
+        if left == DATE and right == PERIOD:
+            return DATE
+        if op == "+" and left == PERIOD and right == DATE:
+            return DATE
+        if PERIOD in pair and DATETIME in pair:
+            return "months move dates, not datetimes: take date_of(...) first"
         if set(pair) == {INTEGER, DECIMAL}:
             return DECIMAL
         if left in (DATE, DATETIME) and right == DURATION:
@@ -163,6 +178,8 @@ def arithmetic(op: str, left: Type, right: Type) -> Type | str:
             return DECIMAL
         if DURATION in pair and set(pair) == {DURATION, INTEGER}:
             return DURATION
+        if PERIOD in pair and set(pair) == {PERIOD, INTEGER}:
+            return PERIOD
         return f"cannot multiply {_a(left)} by {_a(right)}"
     if op == "/":
         if left == MONEY and right == MONEY:
@@ -189,7 +206,7 @@ def comparable(op: str, left: Type, right: Type) -> str | None:
     if left == right:
         if op in ("=", "!="):
             return None
-        if left in (INTEGER, DECIMAL, MONEY, PERCENT, DATE, DATETIME, DURATION, TIME, TEXT):
+        if left in (INTEGER, DECIMAL, MONEY, PERCENT, DATE, DATETIME, DURATION, PERIOD, TIME, TEXT):
             return None
         if isinstance(left, EnumType) and left.ordered:
             return None

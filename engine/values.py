@@ -16,6 +16,7 @@ from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
 from typing import Any
 
 from engine import types as T
+from engine.periods import Period
 
 # Exact arithmetic: 40 significant digits, and every inexact corner an error.
 # Rounding happens only through the language's round().
@@ -75,6 +76,8 @@ def encode(value: object, type_: T.Type) -> Any:
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return f"P{value.days}D"
+    if isinstance(value, Period):
+        return value.iso()
     if isinstance(value, Member):
         return value.name
     if isinstance(value, dict):

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine import types as T
+from engine.periods import Period
 from engine.values import Member, Unknown, format_decimal, format_money, format_percent
 
 AGENCY_NAMES = {"moodys": "Moody's", "sp": "S&P"}
@@ -78,6 +79,8 @@ def human(value: object, type_: T.Type | None = None) -> str:
         return date(value)
     if isinstance(value, dt.timedelta):
         return duration(value)
+    if isinstance(value, Period):
+        return value.words()
     if isinstance(value, dt.time):
         return clock(dt.datetime.combine(dt.date(2000, 1, 1), value))
     if isinstance(value, Member):

@@ -26,6 +26,7 @@ from engine.compile import compile_shape, compiled_evaluation, constant_rules, e
 from engine.evaluate import Evaluation, EvaluationError
 from engine.scenario import validate_facts
 from engine.testing import case_scenarios
+from engine.periods import Period
 from engine.values import Member, Unknown
 
 from helpers import ROOT
@@ -82,6 +83,7 @@ def value_strategy(t: T.Type) -> st.SearchStrategy[Any]:
         T.BOOLEAN: st.booleans(),
         T.TEXT: st.text(max_size=5),
         T.DURATION: st.integers(0, 400).map(lambda n: dt.timedelta(days=n)),
+        T.PERIOD: st.integers(-30, 30).map(Period),
     }
     return simple[t]
 
@@ -178,6 +180,8 @@ contract "Every construct"
 reading r_a: """a"""
 reading r_b: """b"""
 reading r_c: """c"""
+reading r_m: """m"""
+convention month_end = end_of_month uses r_m
 
 enum Kind: common | option | convertible
 scale Grade: A > B > C > D
@@ -197,6 +201,7 @@ fact items: list of Item = []
 fact maybe: optional date = none
 fact pct: percent
 fact rates: list of Dated = []
+fact term: period = 6 months
 
 define f(x: money): money = x * 2 uses r_a
 define g(x: integer): integer = if x > 10 then x - 10 else 0
@@ -250,6 +255,12 @@ result best_so_far: Item = fold(s = {shares: 0, price: m, grade: Grade.D} for i 
     s with {shares: s.shares + i.shares, grade: if i.grade > s.grade then i.grade else s.grade})
 result price_on: optional Item = in_effect(items, on: m, by: .price)
 result rate_on: optional Dated = in_effect(rates, on: d, by: .starts)
+result moved: date = d + term
+result moved_back: date = d - 1 year * 2 + 1 month
+result maybe_moved: date = if p then d + 1 month else d
+result compounded: decimal = (100% + pct) ^ 3
+result int_power: integer = n ^ 3
+result neg_power: money = m * (100% + pct) ^ -2
 '''
 
 
