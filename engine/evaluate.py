@@ -222,6 +222,7 @@ class Evaluation:
     def _power_or_period(self, e: ast.Binary, left: object, right: object) -> object:
         """``x ^ n`` and calendar months: ``date ± period`` follows the contract's month-end convention."""
         if e.op == "^":
+            assert isinstance(right, int)
             try:
                 return power(left, right, self.program.node_types.get(id(e)) == T.DECIMAL)
             except ZeroDivisionError:

@@ -439,7 +439,8 @@ def parse_period_fact(value: object) -> Period:
         return Period(value)
     found = parse_period(value) if isinstance(value, str) else None
     if found is None:
-        raise FactError(f"expected a number of months such as \"6 months\", \"2 years\" or \"P1Y6M\"; got {_show(value)}")
+        raise FactError("expected a number of months such as \"6 months\", \"2 years\" or \"P1Y6M\"; "
+                        f"got {_show(value)}")
     return found
 
 

@@ -24,9 +24,9 @@ from engine.api import _result, evaluate, load_contract
 from engine.check import Program
 from engine.compile import compile_shape, compiled_evaluation, constant_rules, evaluate_values, shape_for
 from engine.evaluate import Evaluation, EvaluationError
+from engine.periods import Period
 from engine.scenario import validate_facts
 from engine.testing import case_scenarios
-from engine.periods import Period
 from engine.values import Member, Unknown
 
 from helpers import ROOT
