@@ -77,14 +77,18 @@ class Outcome:
         return data
 
 
-def load_contract(path: str | Path, strict: bool = False) -> Program:
+def load_contract(path: str | Path, strict: bool = False, *, allow_outside: bool | None = None) -> Program:
     """Parse and check a clause file; raises ClauseError listing every problem.
 
     A contract checked before, whose files have not changed, comes from the
-    cache (engine/cache.py) without parsing or checking."""
+    cache (engine/cache.py) without parsing or checking. Includes and source
+    documents are read only in the contract's directory tree unless
+    ``allow_outside`` (default: `CLAUSE_ALLOW_OUTSIDE=1` in the environment)."""
     from engine.cache import load_program
+    from engine.limits import allow_outside_from_environment
 
-    return load_program(path, strict=strict)
+    widened = allow_outside_from_environment() if allow_outside is None else allow_outside
+    return load_program(path, strict=strict, allow_outside=widened)
 
 
 def evaluate(program: Program, facts: Mapping[str, Any] | Scenario, *, trace: bool = False) -> Outcome:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine import ast
+from engine import ast, limits
 from engine import types as T
 from engine.builtins import AGGREGATES, BUILTINS
 from engine.calendars import financial_codes, named_zone, zone
@@ -82,6 +82,8 @@ class Program:
     texts: dict[str, str] = field(default_factory=dict)
     # How `date ± months` is read (engine/periods.py); required where months move a date.
     month_end: ast.ConventionDecl | None = None
+    # SHA-256 of the bytes of every file the check read (resolved path: digest).
+    digests: dict[str, str] = field(default_factory=dict)
 
 
 # `{principal_to_convert}` in an explain sentence: the value of a fact or rule.
@@ -800,12 +802,20 @@ class _Checker:
                            help='add `source "sources/document.txt"` to the contract header')
             return
         path = base / header.source
+        if not self.loaded.allow_outside and not limits.confined(path, self.loaded.root):
+            self.error(limits.outside_message("the source document", header.source, self.loaded.root),
+                       header.source_span, help=limits.OUTSIDE_HELP)
+            return
         try:
             document = SourceDocument.load(path)
+        except limits.LimitError as too_large:
+            self.error(f"{too_large}: {header.source}", header.source_span)
+            return
         except OSError:
             self.error(f"source document not found: {header.source}", header.source_span,
                        help=f"looked for {path}")
             return
+        self.loaded.digests[document.path] = document.digest
         for quote in quotes:
             problem = verify_quote(quote.text, document)
             if problem is not None:
@@ -910,12 +920,17 @@ def check_program(loaded: LoadedFiles, main_path: str) -> tuple[Program | None, 
     return program, []
 
 
-def check_file(path: str | Path, strict: bool = False) -> Program:
-    """Parse and check a contract; raise ClauseError with every diagnostic."""
+def check_file(path: str | Path, strict: bool = False, *, content: bytes | None = None,
+               allow_outside: bool = False) -> Program:
+    """Parse and check a contract; raise ClauseError with every diagnostic.
+
+    ``content``: the main file's bytes, already read (the cache keys on them).
+    The bytes of every file read are in ``program.digests``."""
     from engine.parse import load
 
-    loaded = load(path, strict=strict)
+    loaded = load(path, strict=strict, content=content, allow_outside=allow_outside)
     program, diagnostics = check_program(loaded, str(path))
     if program is None:
         raise ClauseError(diagnostics or [Diagnostic(f"{path} could not be read")], loaded.sources)
+    program.digests = loaded.digests
     return program

@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
                          "that are not formatted (with a diff) and exit 1 if there are any.")
     fmt.add_argument("paths", nargs="+", metavar="PATH", help="clause files or directories of them")
     fmt.add_argument("--check", action="store_true", help="report unformatted files instead of rewriting them")
+    for command in sub.choices.values():  # every subcommand reads clause files
+        command.add_argument("--allow-outside", action="store_true",
+                             help="let includes and source documents lie outside the contract's directory tree")
     return parser
 
 
@@ -125,7 +128,8 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         return int(exit_.code or 0)
     try:
         handler = _HANDLERS[args.command]
-        return handler(args, out, err)
+        with _widened(bool(getattr(args, "allow_outside", False))):
+            return handler(args, out, err)
     except ClauseError as error:
         err.write(error.render() + "\n")
         return EXIT_FAILED
@@ -140,6 +144,23 @@ def main(argv: Sequence[str] | None = None, stdout: TextIO | None = None, stderr
         err.write(f"clause: internal error: {type(error).__name__}: {error}\n"
                   "  = help: this is a bug in clause; rerun with CLAUSE_DEBUG=1 for details\n")
         return EXIT_INTERNAL
+
+
+@contextlib.contextmanager
+def _widened(allow_outside: bool) -> Any:
+    """--allow-outside for this command (and the worker processes it starts)."""
+    if not allow_outside:
+        yield
+        return
+    before = os.environ.get("CLAUSE_ALLOW_OUTSIDE")
+    os.environ["CLAUSE_ALLOW_OUTSIDE"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["CLAUSE_ALLOW_OUTSIDE"]
+        else:
+            os.environ["CLAUSE_ALLOW_OUTSIDE"] = before
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

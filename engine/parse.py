@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from lark import Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
 
 from engine import ast
-from engine.errors import Diagnostic, SourceMap, Span, did_you_mean
+from engine.errors import ClauseError, Diagnostic, SourceMap, Span, did_you_mean
 from engine.periods import Period
 
 GRAMMAR_PATH = Path(__file__).resolve().parent.parent / "grammar" / "clause.lark"
@@ -639,12 +640,24 @@ class LoadedFiles:
     broken_names: set[str]
     sources: SourceMap
     texts: dict[str, str]
+    # The SHA-256 of the bytes read of every file the check read (resolved path:
+    # digest), clause files and source documents alike: what the cache keys on,
+    # so the program and its key come from the same bytes, read once.
+    digests: dict[str, str] = field(default_factory=dict)
+    # Includes and source documents are read only inside this directory tree
+    # (the main file's directory) unless `allow_outside`.
+    root: Path = Path(".")
+    allow_outside: bool = False
 
 
-def load(path: str | Path, strict: bool = False) -> LoadedFiles:
+def load(path: str | Path, strict: bool = False, *, content: bytes | None = None,
+         allow_outside: bool = False) -> LoadedFiles:
+    """Read and parse ``path`` and everything it includes. ``content``: the main
+    file's bytes, when the caller has read them already (they are not read again)."""
     sources = SourceMap()
-    loaded = LoadedFiles([], [], set(), sources, {})
-    _load_into(Path(path), loaded, strict, seen=set(), include_span=None)
+    main = Path(path)
+    loaded = LoadedFiles([], [], set(), sources, {}, root=main.parent, allow_outside=allow_outside)
+    _load_into(main, loaded, strict, seen=set(), include_span=None, content=content)
     return loaded
 
 
@@ -669,28 +682,79 @@ def describe_os_error(error: Exception) -> str:
 
 
 def _load_into(path: Path, loaded: LoadedFiles, strict: bool, seen: set[Path],
-               include_span: Span | None) -> None:
+               include_span: Span | None, content: bytes | None = None, depth: int = 0,
+               written: str = "") -> None:
+    from engine import limits
+
     resolved = path.resolve()
     if resolved in seen:
         return
     seen.add(resolved)
     shown = _display(path)
+    where = include_span or _whole(shown)
+    if include_span is not None:
+        # An include names a clause file in the contract's tree; anything else is refused unread.
+        if not loaded.allow_outside and not limits.confined(path, loaded.root):
+            loaded.diagnostics.append(Diagnostic(limits.outside_message("the include", include_span_text(written),
+                                                                        loaded.root), where,
+                                                 help=limits.OUTSIDE_HELP))
+            return
+        if path.suffix != limits.CLAUSE_SUFFIX:
+            loaded.diagnostics.append(Diagnostic(f"`{include_span_text(written)}` is not a clause file: an include "
+                                                 f"names a file ending in {limits.CLAUSE_SUFFIX}", where))
+            return
+        if depth > limits.INCLUDE_DEPTH:
+            loaded.diagnostics.append(Diagnostic(f"includes go more than {limits.INCLUDE_DEPTH} files deep "
+                                                 "(the limit)", where))
+            return
     try:
-        text = path.read_text(encoding="utf-8")
+        data = content if content is not None else \
+            limits.read_bounded(path, limits.CLAUSE_FILE_BYTES, f"the clause file {shown}")
+        text = limits.decode_utf8(data, shown, shown)
     except FileNotFoundError:
-        loaded.diagnostics.append(Diagnostic(f"no such clause file: {shown}", include_span or _whole(shown)))
+        loaded.diagnostics.append(Diagnostic(f"no such clause file: {shown}", where))
         return
-    except (OSError, UnicodeDecodeError) as error:
+    except limits.LimitError as error:
+        loaded.diagnostics.append(Diagnostic(str(error), where))
+        return
+    except ClauseError as error:  # not UTF-8: the line and column of the first bad byte
+        loaded.diagnostics.extend(error.diagnostics)
+        return
+    except OSError as error:
         problem = f"cannot read {shown}: {describe_os_error(error)}"
-        loaded.diagnostics.append(Diagnostic(problem, include_span or _whole(shown)))
+        loaded.diagnostics.append(Diagnostic(problem, where))
+        return
+    loaded.digests[str(resolved)] = hashlib.sha256(data).hexdigest()
+    outcome = parse_text(text, shown, strict)
+    if outcome.diagnostics and path.suffix != limits.CLAUSE_SUFFIX and not _looks_like_clause(text):
+        # Not a clause file (`clause check /etc/passwd`): say so, and never quote its content.
+        first = outcome.diagnostics[0].span
+        line, column = (first.line, first.column) if first else (0, 0)
+        loaded.diagnostics.append(Diagnostic(f"{shown} is not a clause file: it does not read as one "
+                                             f"(clause files end in {limits.CLAUSE_SUFFIX})",
+                                             Span(shown, line, column, line, column + 1 if line else 0)))
         return
     loaded.sources.add(shown, text)
     loaded.texts[shown] = text
-    outcome = parse_text(text, shown, strict)
     loaded.diagnostics.extend(outcome.diagnostics)
     loaded.broken_names |= outcome.broken_names
     if outcome.file is None:
         return
     for include in outcome.file.includes:
-        _load_into(path.parent / include.path, loaded, strict, seen, include.span)
+        _load_into(path.parent / include.path, loaded, strict, seen, include.span, depth=depth + 1,
+                   written=include.path)
     loaded.files.append(outcome.file)
+
+
+def include_span_text(written: str) -> str:
+    """An include's path as written, for a message: printable, on one line."""
+    return repr(written)[1:-1]
+
+
+def _looks_like_clause(text: str) -> bool:
+    """Whether the first statement of ``text`` starts with a keyword of the language."""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            return stripped.split()[0] in STATEMENT_KEYWORDS
+    return True

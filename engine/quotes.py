@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ class SourceDocument:
     path: str
     text: str  # normalised
     words: tuple[str, ...]
+    digest: str = ""  # SHA-256 of the bytes read (the cache keys on it)
 
     @staticmethod
     def load(path: Path) -> SourceDocument:
@@ -37,9 +39,12 @@ class SourceDocument:
 
 @functools.cache
 def _load(path: str, _mtime: int) -> SourceDocument:
-    raw = Path(path).read_text(encoding="utf-8", errors="replace")
+    from engine.limits import SOURCE_DOCUMENT_BYTES, read_bounded
+
+    data = read_bounded(Path(path), SOURCE_DOCUMENT_BYTES, "the source document")
+    raw = data.decode("utf-8", errors="replace").replace("\r\n", "\n").replace("\r", "\n")
     text = normalise(_PAGE_FOOTER.sub(" ", raw))
-    return SourceDocument(path, text, tuple(text.split(" ")))
+    return SourceDocument(path, text, tuple(text.split(" ")), hashlib.sha256(data).hexdigest())
 
 
 @dataclass(frozen=True)

@@ -358,9 +358,9 @@ def _counting_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = engine.check.check_file
 
-    def counting(path: str | Path, strict: bool = False) -> Program:
+    def counting(path: str | Path, strict: bool = False, **options: Any) -> Program:
         calls.append(str(path))
-        return real(path, strict=strict)
+        return real(path, strict=strict, **options)
 
     monkeypatch.setattr(engine.check, "check_file", counting)
     return calls
@@ -410,7 +410,7 @@ def test_the_cache_can_be_turned_off_and_survives_garbage(tmp_path: Path, monkey
     calls = _counting_checks(monkeypatch)
     main = _small_contract(tmp_path)
     load_contract(main)
-    for entry in cache.glob("*.pickle"):
+    for entry in cache.glob("*.entry"):
         entry.write_bytes(b"not a pickle")
     assert evaluate(load_contract(main), {"n": 1}).results["total"].value == Decimal("2.00")
     monkeypatch.setenv("CLAUSE_CACHE", "0")
