@@ -17,6 +17,7 @@ from typing import Any
 
 from engine import types as T
 from engine.check import Program
+from engine.errors import Diagnostic, SourceMap
 from engine.evaluate import Evaluation, EvaluationError
 from engine.scenario import Scenario, validate_facts, validate_mapping
 from engine.values import Unknown, encode
@@ -89,6 +90,30 @@ def load_contract(path: str | Path, strict: bool = False, *, allow_outside: bool
 
     widened = allow_outside_from_environment() if allow_outside is None else allow_outside
     return load_program(path, strict=strict, allow_outside=widened)
+
+
+@dataclass
+class CheckedText:
+    """An editor's text checked: the program when it checks, else every diagnostic."""
+
+    program: Program | None
+    diagnostics: list[Diagnostic]
+    sources: SourceMap
+
+
+def check_text(path: str | Path, text: str) -> CheckedText:
+    """Parse and check the unsaved text of the clause file at ``path`` (its includes and
+    source documents are read from beside it), reporting problems instead of raising."""
+    from engine.check import check_program
+    from engine.parse import load
+
+    loaded = load(path, content=text.encode("utf-8"))
+    program, diagnostics = check_program(loaded, str(path))
+    if program is not None:
+        program.digests = loaded.digests
+    if program is None and not diagnostics:
+        diagnostics = [Diagnostic(f"{path} could not be read")]
+    return CheckedText(program, diagnostics, loaded.sources)
 
 
 def evaluate(program: Program, facts: Mapping[str, Any] | Scenario, *, trace: bool = False) -> Outcome:

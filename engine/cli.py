@@ -37,6 +37,7 @@ examples:
   clause schema contracts/series_b_preferred.clause
   clause run CONTRACT examples/series_b/ --format jsonl
   clause test examples/
+  clause serve . --port 8421
 """
 
 
@@ -55,7 +56,7 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-COMMANDS = ("check", "eval", "schema", "memo", "run", "test", "fmt")
+COMMANDS = ("check", "eval", "schema", "memo", "run", "test", "fmt", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,6 +115,15 @@ def build_parser() -> argparse.ArgumentParser:
     for command in sub.choices.values():  # every subcommand reads clause files
         command.add_argument("--allow-outside", action="store_true",
                              help="let includes and source documents lie outside the contract's directory tree")
+
+    serve = sub.add_parser("serve", help="the local web workbench: edit, check, evaluate, memo, test",
+                           description="Start the workbench in the browser, on this machine only (127.0.0.1): "
+                           "the contract with its diagnostics and source document, a scenario form, results "
+                           "with their trace and memo, and test files. It reads and saves files only inside "
+                           "PATH (a folder, default the current one, or a clause file to open first).")
+    serve.add_argument("path", nargs="?", default=None, metavar="PATH")
+    serve.add_argument("--port", type=int, default=8421, help="the port to listen on (default 8421)")
+    serve.add_argument("--open", action="store_true", help="open the workbench in the web browser")
     return parser
 
 
@@ -223,12 +233,19 @@ def _eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from engine.api import load_contract
-    from engine.scenario import scenario_model
 
     program = load_contract(args.contract)
+    out.write(json.dumps(scenario_schema(program), indent=2, ensure_ascii=False) + "\n")
+    return EXIT_OK
+
+
+def scenario_schema(program: Any) -> dict[str, Any]:
+    """The JSON Schema of a scenario for a checked contract: what `clause schema` prints."""
+    from engine.scenario import scenario_model
+
     facts = scenario_model(program).model_json_schema()
     _schema_defaults(program, facts)
-    document = {
+    return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": f"Scenario for {program.header.title}",
         "type": "object",
@@ -240,8 +257,6 @@ def _schema(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         "required": ["facts"],
         "additionalProperties": False,
     }
-    out.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    return EXIT_OK
 
 
 def _schema_defaults(program: Any, facts: dict[str, Any]) -> None:
@@ -284,8 +299,20 @@ def _fmt(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return fmt_command(args.paths, args.check, out, err)
 
 
+def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from workbench.app import serve
+
+    if args.path is not None and not Path(args.path).exists():
+        err.write(Diagnostic(f"no such file or folder: {args.path}", Span(args.path, 0, 0, 0, 0)).render() + "\n")
+        return EXIT_FAILED
+    if not 0 < args.port < 65536:
+        err.write(f"clause serve: error: --port must be between 1 and 65535, not {args.port}\n")
+        return EXIT_USAGE
+    return int(serve(args.path, args.port, open_browser=args.open))
+
+
 _HANDLERS = {"check": _check, "eval": _eval, "schema": _schema, "memo": _memo, "run": _run, "test": _test,
-             "fmt": _fmt}
+             "fmt": _fmt, "serve": _serve}
 
 
 def entry() -> None:

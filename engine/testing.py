@@ -93,16 +93,24 @@ def _span(shown: str, node: yaml.Node | None) -> Span:
     return Span(shown, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2)
 
 
-def load_test_file(path: Path) -> TestFile:
-    """Read a test file (or a plain scenario file: one case, no expectations)."""
-    from engine.scenario import Scenario, _ExactLoader, fact_positions, load_scenario
+def load_test_file(path: Path, text: str | None = None) -> TestFile:
+    """Read a test file (or a plain scenario file: one case, no expectations); ``text``, when
+    given, stands for the file's content (an editor's unsaved text)."""
+    from engine.scenario import Scenario, _ExactLoader, fact_positions, load_scenario, parse_scenario
 
     shown = str(path)
+
+    def scenario_file() -> Scenario:
+        if text is None:
+            return load_scenario(path)
+        return parse_scenario(text, shown, json_format=path.suffix.lower() == ".json")
+
     if path.suffix.lower() == ".json":
-        scenario = load_scenario(path)
+        scenario = scenario_file()
         return TestFile(path, None, [Case(scenario.title or path.name, 1, scenario, scenario.expect)])
     try:
-        text = path.read_text(encoding="utf-8")
+        if text is None:
+            text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ClauseError([Diagnostic(f"no such test file: {shown}", Span(shown, 0, 0, 0, 0))]) from None
     except (OSError, UnicodeDecodeError) as error:
@@ -111,10 +119,10 @@ def load_test_file(path: Path) -> TestFile:
         root = yaml.compose(text, Loader=_ExactLoader)
         data = yaml.load(text, Loader=_ExactLoader)
     except yaml.YAMLError:
-        load_scenario(path)  # reports the YAML error with its position
+        scenario_file()  # reports the YAML error with its position
         raise
     if not isinstance(data, dict) or not ({"cases", "contract"} & set(data)):
-        scenario = load_scenario(path)
+        scenario = scenario_file()
         expect = scenario.expect if isinstance(scenario.expect, dict) else None
         return TestFile(path, None, [Case(scenario.title or path.name, 1, scenario, expect,
                                           _expect_lines(_mapping(root).get("expect")))])

@@ -13,7 +13,7 @@ from helpers import ROOT
 
 @pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is installed with the test extra")
 def test_ruff_is_clean() -> None:
-    result = subprocess.run(["ruff", "check", "engine", "render", "bench", "tests"], cwd=ROOT,
+    result = subprocess.run(["ruff", "check", "engine", "render", "workbench", "bench", "tests"], cwd=ROOT,
                             capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 

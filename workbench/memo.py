@@ -1,0 +1,59 @@
+"""The memo, reached through one function so the workbench follows the memo's renderer as it changes.
+
+``memo(outcome, fmt)`` is the only place the workbench calls ``render``'s memo.
+HTML shown in the page is previewed in a sandboxed iframe; ``preview_html``
+adds a Content-Security-Policy that forbids scripts, requests and forms, on top
+of the iframe's sandbox, so the memo (already rendered with Jinja's sandbox and
+autoescaping) cannot run or fetch anything even if a template were to try.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from engine.api import Outcome
+
+FORMATS = {
+    "md": ("text/markdown; charset=utf-8", ".md"),
+    "html": ("text/html; charset=utf-8", ".html"),
+}
+PREVIEW_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+                  "form-action 'none'; base-uri 'none'")
+
+
+@dataclass(frozen=True)
+class RenderedMemo:
+    content: bytes
+    media_type: str
+    extension: str
+
+
+def formats() -> list[str]:
+    """The formats the memo renderer offers for download."""
+    return list(FORMATS)
+
+
+def memo(outcome: Outcome, fmt: str, contract_path: str) -> RenderedMemo:
+    """The memo of an outcome evaluated with ``trace=True``, in one of ``formats()``."""
+    from render.memo import memo_for
+
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown memo format {fmt!r}; use one of {', '.join(FORMATS)}")
+    media_type, extension = FORMATS[fmt]
+    generated = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    text = memo_for(outcome, fmt, generated, contract_path=contract_path)
+    return RenderedMemo(text.encode("utf-8"), media_type, extension)
+
+
+_HEAD = re.compile(r"<head[^>]*>", re.I)
+
+
+def preview_html(html: str) -> str:
+    """The HTML memo with a policy that lets it style itself and nothing else."""
+    meta = f'<meta http-equiv="Content-Security-Policy" content="{PREVIEW_POLICY}">'
+    match = _HEAD.search(html)
+    if match is None:
+        return f"<!doctype html><html><head>{meta}</head><body>{html}</body></html>"
+    return html[:match.end()] + meta + html[match.end():]
