@@ -485,6 +485,7 @@ function renderForm() {
 }
 
 function formChanged() {
+  state.scenario.pristine = false;
   $("scenario-yaml").value = scenarioYaml();
   scheduleEvaluate();
 }
@@ -532,8 +533,9 @@ function scenarioYaml() {
   return lines.join("\n") + "\n";
 }
 
+// The scenario as YAML: the file's own text until the form changes it (comments and spelling kept).
 function currentScenarioText() {
-  return state.scenario.mode === "yaml" ? $("scenario-yaml").value : scenarioYaml();
+  return state.scenario.mode === "yaml" || state.scenario.pristine ? $("scenario-yaml").value : scenarioYaml();
 }
 
 async function loadScenarioText(text, path) {
@@ -546,11 +548,13 @@ async function loadScenarioText(text, path) {
     return false;
   }
   state.scenario.path = path || null;
+  state.scenario.hash = null;
   state.scenario.facts = reply.data.facts || {};
   state.scenario.description = reply.data.description || null;
   $("scenario-title").value = reply.data.title || "";
   $("scenario-path").textContent = path || "(new)";
-  $("scenario-yaml").value = state.scenario.mode === "yaml" ? text : scenarioYaml();
+  $("scenario-yaml").value = text;
+  state.scenario.pristine = true;
   renderScenarioProblems([]);
   renderForm();
   scheduleEvaluate();
@@ -562,6 +566,7 @@ async function openScenario(path) {
   if (!reply.ok) { setStatus("scenario-status", reply.data.error, "bad"); return; }
   $("scenario-save-path").value = path;
   await loadScenarioText(reply.data.text, path);
+  state.scenario.hash = reply.data.hash;  // saving back over it checks the file did not change meanwhile
   for (const button of document.querySelectorAll("#example-list button")) button.classList.toggle("active", button.dataset.path === path);
 }
 
@@ -569,6 +574,7 @@ function newScenario() {
   state.scenario.path = null;
   state.scenario.facts = {};
   state.scenario.description = null;
+  state.scenario.pristine = false;
   $("scenario-title").value = "";
   $("scenario-path").textContent = "(new)";
   $("scenario-yaml").value = scenarioYaml();
@@ -603,7 +609,7 @@ async function switchMode(mode) {
     state.scenario.mode = "form";
     if (!(await loadScenarioText(text, state.scenario.path))) return;
   } else {
-    $("scenario-yaml").value = scenarioYaml();
+    if (!state.scenario.pristine) $("scenario-yaml").value = scenarioYaml();
     state.scenario.mode = "yaml";
   }
   setMode(mode);
@@ -660,10 +666,15 @@ async function runEvaluate() {
   setStatus("memo-status", "", "");
 }
 
+// Exact quotients can run to 40 digits: shown to 10 decimal places with an ellipsis, whole in the tooltip.
+function shorten(text) {
+  return String(text).replace(/(\d+\.\d{10})\d{3,}/g, "$1…");
+}
+
 function valueText(value) {
   if (value === null || value === undefined) return "none";
-  if (typeof value === "object") return JSON.stringify(value);
-  return String(value);
+  if (typeof value === "object") return shorten(JSON.stringify(value));
+  return shorten(value);
 }
 
 function renderResults(evaluation) {
@@ -686,7 +697,7 @@ function renderResults(evaluation) {
       value = el("span", { class: "undetermined" }, "undetermined — needs ",
         result.missing.map((m, i) => [i ? ", " : "", el("code", {}, m)]));
     } else {
-      value = el("span", { class: "value", title: valueText(result.value) }, result.display);
+      value = el("span", { class: "value", title: JSON.stringify(result.value) }, shorten(result.display));
     }
     const cites = result.cites.map((c) => el("a", { href: "#", class: "cite",
       onclick: (event) => { event.preventDefault(); citeJump(c); } }, "§ " + c));
@@ -743,7 +754,7 @@ function traceTree(name, seen) {
 function stepNode(step, depth) {
   const label = [
     step.label ? el("span", { class: "label" }, step.label + ": ") : null,
-    el("code", { class: "expr" }, step.expr),
+    el("code", { class: "expr", title: step.at }, step.expr),
     " = ",
     el("span", { class: step.missing ? "undetermined" : step.error ? "error" : "value" },
       step.missing ? `undetermined (needs ${step.missing.join(", ")})` : step.error ? step.error : valueText(step.value)),
@@ -926,7 +937,7 @@ async function start() {
   $("save-contract").addEventListener("click", saveContract);
   $("mode-form").addEventListener("click", () => switchMode("form"));
   $("mode-yaml").addEventListener("click", () => switchMode("yaml"));
-  $("scenario-yaml").addEventListener("input", scheduleEvaluate);
+  $("scenario-yaml").addEventListener("input", () => { state.scenario.pristine = false; scheduleEvaluate(); });
   $("scenario-title").addEventListener("input", formChanged);
   $("new-scenario").addEventListener("click", newScenario);
   $("save-scenario").addEventListener("click", saveScenario);
