@@ -346,8 +346,8 @@ def _open(page: Any, base: str, contract: str) -> None:
     page.wait_for_selector("body[data-ready=true]")
     if page.locator("#contract-select").input_value() != contract:
         page.select_option("#contract-select", contract)
-    page.wait_for_function("c => document.querySelector('#contract-path').textContent === c", arg=contract)
-    page.wait_for_selector("#diagnostics .clean")
+    page.wait_for_function("c => document.querySelector('#contract-pane').dataset.checked === c", arg=contract)
+    assert page.locator("#diagnostics .clean").count() == 1
 
 
 def _first_use(path: Path, name: str) -> tuple[int, int]:

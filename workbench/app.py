@@ -11,6 +11,7 @@ loopback address, so a page elsewhere cannot reach the files through DNS tricks.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ HEADER = "x-clause-workbench"
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                "frame-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 LOCAL_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
+_CONTRACT_HEADER = re.compile(r'^contract\s+"', re.M)  # a contract, not a library of shared readings
 
 
 class _Guard:
@@ -140,7 +142,9 @@ def create_app(root: Path, initial: str | None = None) -> Starlette:
             bucket = tests if is_test else scenarios
             if key in bucket:
                 bucket[key].append(name)
-        first = initial if initial in contracts else (contracts[0] if contracts else None)
+        documents = [c for c in contracts if _CONTRACT_HEADER.search((tree.root / c).read_text(encoding="utf-8",
+                                                                                             errors="replace"))]
+        first = initial if initial in contracts else next(iter(documents or contracts), None)
         return JSONResponse({"root": tree.root.name, "contracts": contracts, "scenarios": scenarios,
                              "tests": tests, "initial": first, "memo_formats": memo_module.formats()})
 

@@ -219,6 +219,7 @@ async function runCheck() {
   renderHighlight();
   renderDiagnostics();
   renderSource();
+  $("contract-pane").dataset.checked = path;
   if (reply.data.ok) {
     await refreshSchema();
     scheduleEvaluate();
@@ -229,6 +230,12 @@ function renderDiagnostics() {
   const list = $("diagnostics");
   const diagnostics = state.check ? state.check.diagnostics : [];
   const summary = state.check && state.check.summary;
+  if (!state.check) {
+    list.replaceChildren(el("li", { class: "checking" }, "checking…"));
+    $("diagnostic-count").textContent = "";
+    $("check-summary").textContent = "";
+    return;
+  }
   $("diagnostic-count").textContent = diagnostics.length ? `${diagnostics.length}` : "";
   $("diagnostic-count").className = "count" + (diagnostics.length ? " bad" : "");
   $("check-summary").textContent = summary
@@ -254,7 +261,7 @@ function renderSource() {
   const sectionsList = $("section-list");
   if (!source) {
     $("source-path").textContent = "";
-    doc.replaceChildren(el("p", { class: "empty" }, "This file names no source document."));
+    doc.replaceChildren(state.check ? el("p", { class: "empty" }, "This file names no source document.") : "");
     sectionsList.replaceChildren();
     return;
   }
@@ -321,8 +328,11 @@ async function openContract(path, keepScenario) {
   $("contract-path").textContent = path;
   $("contract-text").value = reply.data.text;
   $("contract-text").scrollTop = 0;
+  delete $("contract-pane").dataset.checked;
   updateDirty();
   renderHighlight();
+  renderDiagnostics();
+  renderSource();
   renderExamples();
   renderTestChoices();
   if (!keepScenario) newScenario();
