@@ -17,12 +17,14 @@ the others; the exit status says whether any failed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import glob
 import itertools
 import json
 import multiprocessing
 import os
+import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -361,6 +363,7 @@ def _failed(program: Program, name: str, diagnostics: Sequence[Diagnostic], sour
 
 def _init_worker(program: Program | None, contract: str, fmt: str) -> None:
     global _PROGRAM, _FORMAT
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it ends the pool, with one line
     if program is None:
         from engine.api import load_contract
 
@@ -507,41 +510,46 @@ def _progress(total: int, err: TextIO) -> Any:
 
 def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from engine.api import load_contract
+    from engine.limits import TABLE_ROWS
+    from engine.outputs import atomic_output, check_destination
 
     destination: Path | None = Path(args.output) if args.output else None
-    if destination is not None and destination.exists() and not args.force:
-        err.write(Diagnostic(f"{destination} already exists", Span(str(destination), 0, 0, 0, 0),
-                             help="pass --force to overwrite it").render() + "\n")
-        return 1
-    program = load_contract(args.contract)
     paths, missing = expand(args.scenarios)
+    if destination is not None:  # before any work, and never over an input
+        check_destination(destination, force=args.force, inputs=[args.contract, *paths], what="the results")
+    program = load_contract(args.contract)
     failures = 0
     for given in missing:
         err.write(Diagnostic(f"no scenario file matches {given}", Span(given, 0, 0, 0, 0)).render() + "\n")
     workers = args.workers if args.workers and args.workers > 0 else (os.cpu_count() or 1)
     items = (item for path in paths for item in items_of(Path(path)))
-    bar = _progress(count_items(paths), err)
-    handle: TextIO = destination.open("w", encoding="utf-8", newline="") if destination else out
+    count = count_items(paths)
+    if args.format == "table" and count > TABLE_ROWS:
+        raise ClauseError([Diagnostic(f"about {count:,} scenarios are too many for a table (the limit is "
+                                      f"{TABLE_ROWS:,} rows)", Span(str(args.scenarios[0]), 0, 0, 0, 0),
+                                      help="use --format jsonl or --format csv, which stream any number of rows")])
+    bar = _progress(count, err)
     total = 0
-    try:
-        writer = WRITERS[args.format](program, handle)
-        for row in evaluate_all(program, items, workers, args.format):
-            total += 1
-            writer.write(row)
-            if row.failed:
-                failures += 1
-                if failures <= SHOWN_FAILURES:
-                    if bar is not None:
-                        bar.clear()
-                    err.write(f"scenario {row.name}: failed\n{row.report}\n")
+    output: contextlib.AbstractContextManager[Any] = atomic_output(destination, newline="", what="the results") \
+        if destination else contextlib.nullcontext(out)
+    with output as handle:
+        try:
+            writer = WRITERS[args.format](program, handle)
+            for row in evaluate_all(program, items, workers, args.format):
+                total += 1
+                writer.write(row)
+                if row.failed:
+                    failures += 1
+                    if failures <= SHOWN_FAILURES:
+                        if bar is not None:
+                            bar.clear()
+                        err.write(f"scenario {row.name}: failed\n{row.report}\n")
+                if bar is not None:
+                    bar.update(1)
+            writer.close()
+        finally:
             if bar is not None:
-                bar.update(1)
-        writer.close()
-    finally:
-        if bar is not None:
-            bar.close()
-        if destination is not None:
-            handle.close()
+                bar.close()
     if failures > SHOWN_FAILURES:
         err.write(f"… and {failures - SHOWN_FAILURES} more failed scenarios (their errors are in the output)\n")
     failed_inputs = len(missing)

@@ -28,6 +28,7 @@ NUMBER_DIGITS = 100  # digits in one number (integer, money, decimal, percent), 
 NUMBER_EXPONENT = 100  # a number's power of ten, either way ("1e-999999" is refused)
 DURATION_DAYS = 3_660_000  # the longest duration literal or fact (about 10,000 years, the span of dates)
 EXPRESSION_DEPTH = 400  # operators and calls inside one another in one clause expression
+TABLE_ROWS = 10_000  # `clause run --format table` (the table is laid out whole; jsonl and csv stream)
 TRACE_LIST_ITEMS = 20  # a list in a trace shows its first and last items and the count; --full-lists shows all
 
 CLAUSE_SUFFIX = ".clause"

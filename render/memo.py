@@ -28,7 +28,8 @@ from markupsafe import Markup, escape
 
 from engine import types as T
 from engine.api import Outcome, evaluate, load_contract
-from engine.errors import ClauseError, Diagnostic, Span
+from engine.errors import ClauseError, Diagnostic
+from engine.outputs import check_destination, write_text
 from engine.scenario import load_scenario
 from engine.values import Member, Unknown
 from render import format as fmt
@@ -244,15 +245,9 @@ def memo_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     output: str | None = getattr(args, "output", None)
     fmt_name = infer_format(output, getattr(args, "format", None))
     target = Path(output) if output else None
-    if target is not None:
-        where = Span(str(target), 0, 0, 0, 0)  # renders as `FILE: error: ...`
-        if target.is_dir():
-            raise ClauseError([Diagnostic("is a directory; give the memo a file name", where)])
-        if target.exists() and not getattr(args, "force", False):
-            raise ClauseError([Diagnostic("already exists; not overwriting it", where,
-                                          help="pass --force to overwrite it, or choose another -o FILE")])
-        if not target.parent.exists():
-            raise ClauseError([Diagnostic(f"cannot write the memo: no such directory {target.parent}", where)])
+    if target is not None:  # before any work, and never over an input (engine/outputs.py)
+        check_destination(target, force=bool(getattr(args, "force", False)), inputs=[args.contract, args.scenario],
+                          what="the memo")
     program = load_contract(args.contract)
     scenario = load_scenario(args.scenario)
     outcome = evaluate(program, scenario, trace=True)
@@ -260,11 +255,7 @@ def memo_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if target is None:
         out.write(text)
     else:
-        try:
-            target.write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise ClauseError([Diagnostic(f"cannot write the memo: {error.strerror or error}",
-                                          Span(str(target), 0, 0, 0, 0))]) from None
+        write_text(target, text, what="the memo")  # a temporary file renamed into place: the old memo kept on failure
         err.write(f"wrote {target}\n")
     for problem in outcome.errors:
         err.write(Diagnostic(f"cannot compute `{problem.rule}`: {problem.message}", problem.span)
