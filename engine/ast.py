@@ -356,6 +356,7 @@ class Define:
     uses: Uses
     section: str | None
     span: Span = _span()
+    circular: bool = False  # refers to itself through other rules: solved as a fixed point
 
 
 @dataclass(frozen=True)
@@ -377,6 +378,7 @@ class ResultDecl:
     section: str | None
     span: Span = _span()
     explains: tuple[Explain, ...] = ()
+    circular: bool = False  # refers to itself through other rules: solved as a fixed point
 
 
 @dataclass(frozen=True)

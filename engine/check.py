@@ -325,9 +325,18 @@ class _Checker:
             return self.rules[name].type
         decl = self.rule_decls[name]
         if name in self.rule_stack:
-            cycle = " → ".join([*self.rule_stack[self.rule_stack.index(name):], name])
+            members = self.rule_stack[self.rule_stack.index(name):]
+            cycle = " → ".join([*members, name])
+            if any(self.rule_decls[member].circular for member in members):
+                # A cycle through a rule marked `circular`: solved at evaluation (evaluate.py).
+                if decl.type is not None:
+                    return self.resolve_type(decl.type)
+                self.error(f"`{name}` is part of a circular definition ({cycle}): declare its type",
+                           decl.span, help=f"e.g. `define {name}: decimal = ...`")
+                return T.ERROR
             self.error(f"circular definition: {cycle}", decl.span,
-                       help="a rule cannot depend on itself, directly or through others")
+                       help="a rule cannot depend on itself, directly or through others; if the contract "
+                       "defines it so, mark the rule `circular` and it is solved exactly (docs/language.md)")
             return T.ERROR
         self.rule_stack.append(name)
         declared = self.resolve_type(decl.type) if decl.type is not None else None
@@ -337,6 +346,12 @@ class _Checker:
             self.error(f"`{name}` is declared as {_a(declared)}, but its rule computes {_a(found)}",
                        decl.expr.span)
         final = declared if declared is not None else found
+        if decl.circular and declared is None:
+            self.error(f"the circular rule `{name}` needs a declared type", decl.span,
+                       help=f"e.g. `define {name}: decimal = ... circular`")
+        elif decl.circular and final not in (T.MONEY, T.DECIMAL, T.INTEGER) and not T.is_error(final):
+            self.error(f"a circular rule is solved for a number, money or a decimal, not {_a(final)}",
+                       decl.span)
         self.rules[name] = RuleInfo(decl, final, isinstance(decl, ast.ResultDecl))
         self.check_uses(decl.uses)
         if isinstance(decl, ast.ResultDecl):

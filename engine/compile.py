@@ -456,6 +456,8 @@ class _Generator:
         if name in self.compiling:
             raise Unsupported(f"`{name}` depends on itself")
         info = self.program.rules[name]
+        if info.decl.circular:
+            raise Unsupported(f"`{name}` is circular: solved by the reference evaluator")
         self.compiling.add(name)
         saved = (self.block, self.indent, self.certain, self.ctx)
         traced = (self.tctx, self.scope)

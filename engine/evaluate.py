@@ -46,6 +46,15 @@ class Step:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class Solution:
+    """How a ``circular`` rule was solved: the values its definition gives when the rule is
+    taken to be 1, 2 and 3 (on one line: linear), and the one value equal to its definition."""
+
+    points: tuple[tuple[object, object], ...]
+    value: object
+
+
 @dataclass
 class RuleTrace:
     name: str
@@ -54,6 +63,7 @@ class RuleTrace:
     step: Step | None
     reads: dict[str, object]
     readings: list[str]
+    solution: Solution | None = None
 
 
 @dataclass
@@ -62,6 +72,7 @@ class _Frame:
     reads: dict[str, object] = field(default_factory=dict)
     readings: set[str] = field(default_factory=set)
     steps: list[Step] = field(default_factory=list)
+    solution: Solution | None = None
 
 
 @dataclass
@@ -83,6 +94,8 @@ class Evaluation:
         self.traces: dict[str, RuleTrace] = {}
         self.frames: list[_Frame] = []
         self.in_progress: set[str] = set()
+        # Circular rules taken at a trial value, or at their solution (see _solve).
+        self.overrides: dict[str, object] = {}
 
     # ------------------------------------------------------------ public
     def rule(self, name: str) -> _Done:
@@ -96,7 +109,7 @@ class Evaluation:
         error: EvaluationError | None = None
         value: object = None
         try:
-            value = self.ev(info.decl.expr, {})
+            value = self._solve(info, frame) if info.decl.circular else self.ev(info.decl.expr, {})
         except EvaluationError as problem:
             error = problem if problem.rule else EvaluationError(problem.message, problem.span, name)
         finally:
@@ -105,8 +118,59 @@ class Evaluation:
         self.done[name] = done
         if self.tracing:
             step = frame.steps[0] if frame.steps else None
-            self.traces[name] = RuleTrace(name, info.section, value, step, frame.reads, sorted(frame.readings))
+            self.traces[name] = RuleTrace(name, info.section, value, step, frame.reads, sorted(frame.readings),
+                                          frame.solution)
         return done
+
+    def _solve(self, info: RuleInfo, frame: _Frame) -> object:
+        """A ``circular`` rule: the one value ``x`` equal to its definition evaluated with the rule
+        taken as ``x`` (through every rule it determines). The definition is evaluated, exactly,
+        with the rule taken as 1, 2 and 3; when the three values lie on one line f(x) = a + b·x
+        (b ≠ 1), x = a / (1 − b), and the definition evaluated at x must give x."""
+        name, expr = info.name, info.decl.expr
+        whole = info.type == T.INTEGER
+        points = [(p if whole else Decimal(p)) for p in (1, 2, 3)]
+        values = [self._trial(info, x, False)[0] for x in points]
+        pending = first_unknowns(values)
+        if pending is not None:
+            return pending
+        rise = [_arith("-", values[1], values[0]), _arith("-", values[2], values[1])]
+        shown = ", ".join(f"{x} gives {v}" for x, v in zip(points, values, strict=True))
+        if rise[0] != rise[1]:
+            raise EvaluationError(
+                f"`{name}` is defined in terms of itself, but not linearly ({shown}): "
+                "only a definition linear in itself has one exact solution", expr.span)
+        if rise[0] == 1:
+            raise EvaluationError(
+                f"`{name}` is defined in terms of itself, and every value or none satisfies it ({shown})", expr.span)
+        intercept = _arith("-", values[0], _arith("*", rise[0], points[0]))
+        solution = _arith("/", intercept, _arith("-", 1, rise[0]))
+        if whole:
+            if solution != int(solution):
+                raise EvaluationError(f"`{name}` is a whole number, but the one value satisfying its definition "
+                                      f"is {solution}", expr.span)
+            solution = int(solution)
+        check, trial = self._trial(info, solution, self.tracing)
+        if check != solution:
+            raise EvaluationError(
+                f"`{name}` is defined in terms of itself, but not linearly: at the value the line through "
+                f"({shown}) gives, {solution}, its definition gives {check}", expr.span)
+        frame.steps.extend(trial.steps)
+        frame.reads.update(trial.reads)
+        frame.readings |= trial.readings
+        frame.solution = Solution(tuple(zip(points, values, strict=True)), solution)
+        return solution
+
+    def _trial(self, info: RuleInfo, value: object, trace: bool) -> tuple[object, _Frame]:
+        """The definition of a circular rule evaluated afresh with the rule taken as ``value``."""
+        trial = Evaluation(self.program, self.facts, trace=trace)
+        trial.overrides = {**self.overrides, info.name: value}
+        frame = _Frame(info.name)
+        trial.frames.append(frame)
+        try:
+            return trial.ev(info.decl.expr, {}), frame
+        except EvaluationError as problem:
+            raise EvaluationError(f"with `{info.name}` taken as {value}: {problem.message}", problem.span) from None
 
     def fact(self, name: str) -> object:
         if name in self.facts:
@@ -158,6 +222,10 @@ class Evaluation:
             return env[name]
         program = self.program
         frame = self.frames[-1] if self.frames else None
+        if name in self.overrides:
+            if frame is not None:
+                frame.reads[name] = self.overrides[name]
+            return self.overrides[name]
         if name in program.facts:
             value = self.fact(name)
             if frame is not None:

@@ -241,6 +241,9 @@ class _LiteralError(Exception):
         self.diagnostic = diagnostic
 
 
+_CIRCULAR = object()  # the `circular` marker of a define or result, while it is parsed
+
+
 def _unquote(token: str) -> str:
     if token.startswith('"""'):
         return token[3:-3]
@@ -384,17 +387,23 @@ class _ToAst(Transformer[Token, Any]):
         return ("description", _unquote(c[0]))
 
     def define(self, meta: Any, c: list[Any]) -> ast.Define:
+        circular = _CIRCULAR in c
+        c = [x for x in c if x is not _CIRCULAR]
         rest = [x for x in c[1:] if not isinstance(x, ast.Uses)]
         type_ref = rest[0] if len(rest) == 2 else None
-        return ast.Define(str(c[0]), type_ref, rest[-1], self._uses(c), None, self._span(meta))
+        return ast.Define(str(c[0]), type_ref, rest[-1], self._uses(c), None, self._span(meta), circular)
 
     def result(self, meta: Any, c: list[Any]) -> ast.ResultDecl:
         explains = tuple(x for x in c if isinstance(x, ast.Explain))
-        c = [x for x in c if not isinstance(x, ast.Explain)]
+        circular = _CIRCULAR in c
+        c = [x for x in c if not isinstance(x, ast.Explain) and x is not _CIRCULAR]
         rest = [x for x in c[2:] if not isinstance(x, ast.Uses)]
         description = rest[0][1] if len(rest) == 2 else None
         return ast.ResultDecl(str(c[0]), c[1], description, rest[-1], self._uses(c), None, self._span(meta),
-                              explains)
+                              explains, circular)
+
+    def circular(self, meta: Any, c: list[Any]) -> object:
+        return _CIRCULAR
 
     def explain(self, meta: Any, c: list[Any]) -> ast.Explain:
         condition = c[0] if len(c) == 2 else None

@@ -22,7 +22,7 @@ from engine import types as T
 from engine.api import Outcome
 from engine.calendars import Calendar
 from engine.check import Program
-from engine.evaluate import Step
+from engine.evaluate import Solution, Step
 from engine.values import Member, Unknown
 from render import format as fmt
 
@@ -404,9 +404,20 @@ class Explainer:
         self._expanded.add(name)
         intro, children = self.explain(trace.step, depth + 1, rule=name)
         point.intro = intro
+        if trace.solution is not None:
+            point.children.append(self.solution_point(name, trace.solution, info.type))
         point.children.extend(children)
         self.attach_rounding(point, name)
         return point
+
+    def solution_point(self, name: str, solution: Solution, type_: T.Type) -> Point:
+        """A circular rule: why its one value is exact (its definition is linear in itself)."""
+        term = noun(self.describe_rule(name), name)
+        tried = "; ".join(f"at {self.show(x, type_)} it gives {self.show(v, type_)}" for x, v in solution.points)
+        return Point(P(capitalize(P(term)), " is defined in terms of itself. Its definition is linear in it (",
+                       tried, "), so exactly one value equals its definition: ",
+                       self.val(solution.value, type_), "; the steps below are the definition at that value"),
+                     None, "info")
 
     def not_stated(self, step: Step) -> Point:
         """A step waiting for facts: name what is missing, in words."""

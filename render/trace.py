@@ -47,4 +47,10 @@ def trace_json(outcome: Outcome) -> dict[str, Any]:
             "readings": trace.readings,
             "steps": step_json(program, trace.step) if trace.step else None,
         }
+        if trace.solution is not None:  # a circular rule: its definition at 1, 2, 3, and the one solution
+            rules[name]["solved"] = {
+                "at": [{"taken_as": encode(x, info.type), "gives": encode(v, info.type)}
+                       for x, v in trace.solution.points],
+                "value": encode(trace.solution.value, info.type),
+            }
     return rules
