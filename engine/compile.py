@@ -221,6 +221,7 @@ _HELPERS: dict[str, Any] = {
     "_M": _MISSING, "_g_index": _g_index, "_g_update": _g_update, "_g_sort": _g_sort, "_sort": sort_items,
     "_g_in_effect": _g_in_effect, "_in_effect": in_effect, "_power": power, "_g_power": _g_power,
     "_period": period_arith, "_g_period": _g_period,
+    "_first_unknowns": first_unknowns,
 }
 
 
@@ -964,7 +965,27 @@ class _Generator:
         if source.is_const and isinstance(source.const, Unknown):
             return source
         if source.mu:
-            raise Unsupported("an aggregate over a list that may be unknown")
+            return self.over_list_that_may_be_unknown(source, lambda known: self.aggregate(e, known, scope))
+        return self.aggregate(e, source, scope)
+
+    def over_list_that_may_be_unknown(self, source: _Val, compute: Callable[[_Val], _Val],
+                                      initial: _Val | None = None) -> _Val:
+        """An aggregate, scan or fold over a list known only at run time (a fold's state,
+        a field of it): Unknown when the list is (with a fold's initial state, if that is
+        Unknown too), as in the reference."""
+        listed = self.bind(source)
+        result = self.temp()
+        with self.branch(f"if _isinstance({listed.code}, _Unknown):"):
+            if initial is None:
+                self.emit(f"{result} = {listed.code}")
+            else:
+                self.emit(f"{result} = _first_unknowns(({self.expr(initial)}, {listed.code}))")
+        with self.branch("else:"):
+            value = compute(_Val(listed.code))
+            self.emit(f"{result} = {self.expr(value)}")
+        return _Val(result, mu=True)
+
+    def aggregate(self, e: ast.Aggregate, source: _Val, scope: dict[str, _Val]) -> _Val:
         function = e.function
         n = next(self.counter)
         item, values, pending, result = f"it{n}", f"vs{n}", f"pe{n}", f"ag{n}"
@@ -1108,7 +1129,11 @@ class _Generator:
                 return _const(first_unknowns((initial.const, source.const)))
             return _Val(f"_g_collect(({self.expr(initial)}, {self.k(source.const)}))", mu=True)
         if source.mu:
-            raise Unsupported(f"`{e.kind}` over a list that may be unknown")
+            return self.over_list_that_may_be_unknown(source, lambda known: self.fold_over(e, initial, known, scope),
+                                                     initial)
+        return self.fold_over(e, initial, source, scope)
+
+    def fold_over(self, e: ast.Fold, initial: _Val, source: _Val, scope: dict[str, _Val]) -> _Val:
         n = next(self.counter)
         item, state, states = f"it{n}", f"st{n}", f"ss{n}"
         self.emit(f"{state} = {self.expr(initial)}")

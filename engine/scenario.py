@@ -588,7 +588,8 @@ def check_requirements(program: Program, values: Mapping[str, object], scenario:
         return
     from engine.evaluate import Evaluation, EvaluationError
 
-    evaluation = Evaluation(program, {})
+    # A requirement may look at the scenario's other facts (a change names an earlier grant).
+    evaluation = Evaluation(program, values)
     diagnostics: list[Diagnostic] = []
     for name, value in values.items():
         info = program.facts.get(name)

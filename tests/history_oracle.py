@@ -104,10 +104,6 @@ class State:
         return total
 
 
-class HistoryError(ValueError):
-    pass
-
-
 def _issue(state: State, e: Event) -> State:
     price_per_share = (e.consideration + e.additional_consideration) / e.shares
     market = e.average_current_market_price
@@ -159,7 +155,7 @@ class History:
         if e.kind in CAPITAL_CHANGES:
             return _capital_change(state, e)
         if not _outstanding(state, e.refers_to):
-            raise HistoryError(f"{e.kind} on {e.date} refers to {e.refers_to!r}, which is not outstanding")
+            return state  # nothing outstanding by that name: nothing to readjust
         if e.kind == "terms_change":
             # §6(b)(3): as if the grant had provided for the new terms when made.
             changed = tuple(
@@ -169,10 +165,8 @@ class History:
                 if not (x.kind == "terms_change" and x.refers_to == e.refers_to))
             return self.after(changed)
         if e.kind == "expiration":
-            # §6(b)(4): as if never issued; never lowered (reading 2).
-            without = tuple(x for x in before if x.name != e.refers_to and x.refers_to != e.refers_to)
-            replayed = self.after(without)
-            return replace(replayed, price=max(replayed.price, state.price))
+            # §6(b)(4): as if never issued, the price the replay reaches (reading 2).
+            return self.after(tuple(x for x in before if x.name != e.refers_to and x.refers_to != e.refers_to))
         raise HistoryError(f"unknown kind {e.kind!r}")
 
 

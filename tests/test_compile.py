@@ -261,6 +261,11 @@ result maybe_moved: date = if p then d + 1 month else d
 result compounded: decimal = (100% + pct) ^ 3
 result int_power: integer = n ^ 3
 result neg_power: money = m * (100% + pct) ^ -2
+# Over lists known only at run time (a scan's states, a fold's state): unknown when n is.
+result running_over_n: integer = sum(r for r in running where r > n)
+result grown: list of integer = fold(xs = [n] for i in items: xs + [i.shares])
+result grown_count: integer = count(x for x in grown where x > 2)
+result regrown: list of integer = fold(xs = [] + [1] for x in grown: xs + [x])
 '''
 
 

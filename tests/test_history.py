@@ -20,10 +20,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal
 from fractions import Fraction
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from engine.api import evaluate, load_contract
+from engine.check import Program
+from engine.compile import evaluate_values
+from engine.errors import ClauseError
+from engine.evaluate import Evaluation
 
 import history_oracle as oracle
 
@@ -156,14 +164,14 @@ CASES = [
     # 2. 50,000,000 shares for $50,000,000: N = 150,000,000.
     #    (150,000,000 x 3.41 + 50,000,000) / 200,000,000 = 561,500,000 / 200,000,000
     #    = 2.8075, $2.808 (half up).
-    # 3. Replay without the Options: (341,000,000 + 50,000,000) / 150,000,000 = $2.607,
-    #    lower than $2.808: §6(b)(4) only increases, so the price stays $2.808.
-    Case("expiration never lowers",
+    # 3. Replay without the Options: (341,000,000 + 50,000,000) / 150,000,000 = 2.60666...,
+    #    $2.607: lower than $2.808, taken all the same (reading expiration_replay_price).
+    Case("expiration of an Option that never triggered",
          [{"date": "2003-02-01", "kind": "option_grant", "name": "B", "shares": 50_000_000,
            "additional_consideration": 150_000_000, "average_current_market_price": "2.80"},
           _issue("2003-04-01", 50_000_000, 50_000_000, "1.50"),
           {"date": "2003-09-01", "kind": "expiration", "refers_to": "B", "shares": 0}],
-         ["3.41", "2.808", "2.808"]),
+         ["3.41", "2.808", "2.607"]),
     # A combination between a grant and its expiration takes the price above where it was.
     # 1. $3.007 as above. 2. 1-for-2 combination, 100,000,000 -> 50,000,000: 3.007 x 2 = 6.014.
     # 3. Replay without the grant: 3.41 x 2 = 6.82, above the $3.41 before the grant.
@@ -194,3 +202,107 @@ def test_oracle_matches_the_hand_worked_history(case: Case) -> None:
         when, price = case.as_of
         assert oracle.price_as_of(rows, case.start["conversion_price"], dt.date.fromisoformat(when)) \
             == oracle.to_fraction(price)
+
+
+# ---------------------------------------------------------------- the clause contract
+
+CONTRACT = Path(__file__).resolve().parent.parent / "contracts" / "series_b_preferred.clause"
+
+
+@pytest.fixture(scope="module")
+def program() -> Program:
+    return load_contract(CONTRACT, strict=True)
+
+
+def _facts(case: Case) -> dict[str, Any]:
+    facts: dict[str, Any] = {**case.start, "events": case.events}
+    if case.as_of is not None:
+        facts["as_of"] = case.as_of[0]
+    return facts
+
+
+@pytest.mark.parametrize("trace", [False, True], ids=["compiled", "traced"])
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_contract_matches_the_hand_worked_history(program: Program, case: Case, trace: bool) -> None:
+    results = evaluate(program, _facts(case), trace=trace).results
+    history = results["conversion_price_history"]
+    assert history.error is None, history.error
+    assert [Fraction(row["conversion_price"]) for row in history.value] == [Fraction(Decimal(p)) for p in case.prices]
+    applied = oracle.ordered(case.events)
+    assert [(row["date"], row["kind"].name, row["name"]) for row in history.value] \
+        == [(e.date, e.kind, e.name if e.name is not None else e.refers_to) for e in applied]
+    last = Fraction(Decimal(case.prices[-1]))
+    assert Fraction(results["conversion_price_after_events"].value) == last
+    # Stated Value / price; the 40-digit quotient for now (exact once arithmetic is).
+    assert abs(Fraction(results["conversion_rate_after_events"].value) - 1000 / last) < Fraction(1, 10**30)
+    if case.as_of is not None:
+        assert Fraction(results["conversion_price_as_of"].value) == Fraction(Decimal(case.as_of[1]))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_histories_stay_on_the_compiled_path_and_match_the_reference(program: Program, case: Case) -> None:
+    facts = dict(evaluate(program, _facts(case)).evaluation.facts)
+    compiled = evaluate_values(program, facts)
+    assert compiled is not None  # the compiled code ran (no fallback to the reference)
+    reference = Evaluation(program, facts)
+    for name in HISTORY_RESULTS:
+        assert compiled[name][0] == reference.rule(name).value, name
+        assert compiled[name][1] == reference.rule(name).readings, name
+
+
+HISTORY_RESULTS = ("conversion_price_history", "conversion_price_after_events", "conversion_price_as_of",
+                   "conversion_rate_after_events")
+
+
+def test_no_events_leave_the_price_as_given(program: Program) -> None:
+    results = evaluate(program, {"events": [], "conversion_price": "2.50", "common_shares_outstanding": 1,
+                                 "as_of": "2003-01-01"}).results
+    assert results["conversion_price_history"].value == ()
+    assert results["conversion_price_after_events"].value == Decimal("2.50")
+    assert results["conversion_price_as_of"].value == Decimal("2.50")
+    assert results["conversion_rate_after_events"].value == 400  # $1,000 / $2.50
+
+
+def test_a_history_without_its_starting_shares_is_undetermined(program: Program) -> None:
+    results = evaluate(program, {"events": CASES[0].events}).results
+    assert list(results["conversion_price_after_events"].missing) == ["common_shares_outstanding"]
+
+
+def test_single_issuance_results_are_untouched_by_a_history(program: Program) -> None:
+    # §6(b) for one issue, as before: (300,000,000 x 3.41 + 75,000,000) / 330,000,000 = $3.327.
+    facts = {"issue_date": "2003-03-03", "shares_issued": 30_000_000, "consideration": 75_000_000,
+             "common_shares_outstanding": 300_000_000, "average_current_market_price": "3.00",
+             "events": CASES[0].events}
+    results = evaluate(program, facts).results
+    assert results["new_conversion_price"].value == Decimal("3.327")
+    # ... and the history starts from the same 300,000,000 shares:
+    # (300,000,000 x 3.41 + 50,000,000) / 325,000,000 = 3.30153..., $3.302.
+    assert results["conversion_price_history"].value[0]["conversion_price"] == Decimal("3.302")
+
+
+@pytest.mark.parametrize(("event", "message"), [
+    ({"date": "2003-01-01", "kind": "common_issue", "shares": 10, "consideration": 10},
+     "an issue, grant or sale states its Average Current Market Price"),
+    ({"date": "2003-01-01", "kind": "expiration", "refers_to": "no such warrants"},
+     "a change or expiration names, in refers_to, an Option or Convertible Security granted or issued"),
+    ({"date": "2003-01-01", "kind": "subdivision"},
+     "states a positive number of shares"),
+])
+def test_events_the_document_cannot_apply_are_refused(program: Program, event: dict[str, Any],
+                                                      message: str) -> None:
+    with pytest.raises(ClauseError) as raised:
+        evaluate(program, {**START, "events": [event]})
+    assert message in str(raised.value)
+
+
+def test_an_expiration_before_its_grant_is_refused(program: Program) -> None:
+    expiry = {"date": "2003-03-02", "kind": "expiration", "refers_to": "March warrants"}
+    with pytest.raises(ClauseError) as raised:
+        evaluate(program, {**START, "events": [MARCH_WARRANTS, expiry]})
+    assert "item 2: a change or expiration names" in str(raised.value)
+
+
+def test_two_grants_of_one_name_are_refused(program: Program) -> None:
+    with pytest.raises(ClauseError) as raised:
+        evaluate(program, {**START, "events": [MARCH_WARRANTS, {**MARCH_WARRANTS, "date": "2003-04-01"}]})
+    assert "a name is given to one grant or issue only" in str(raised.value)
