@@ -199,6 +199,8 @@ def _space(left: Token, right: Token, gap: str) -> str:
     a, b = left.value, right.value
     if a in _KEEP_SPACING or b in _KEEP_SPACING:
         return kept
+    if b == "." and a in ("by", ",", ":"):
+        return " "  # a field path starts: `sort(events by .date, .name)`, `by: .date`
     if b in _NO_SPACE_BEFORE or a in _NO_SPACE_AFTER:
         return ""
     if a in (",", ":"):

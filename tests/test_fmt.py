@@ -169,3 +169,11 @@ def test_pygments_lexer_reads_every_shipped_contract(path: Path) -> None:
     assert kinds["uses"] in Keyword
     assert any(t in String.Doc for t, _ in tokens)  # every contract has a reading or a quote
     assert any(t in Name.Variable for t, _ in tokens)  # and declares something
+
+
+def test_field_paths_keep_their_space() -> None:
+    # `by .date` and `, .name` start field paths; `events.date` is a field access.
+    text = ('contract "t"\nrecord E { date: date, name: text }\nfact events: list of E\n'
+            "result r: list of E = sort(events by .date, .name)\n"
+            "result q: optional E = in_effect(events, on: 2003-01-01, by: .date)\n")
+    assert format_text(text).text == text
