@@ -167,7 +167,7 @@ class History:
         if e.kind == "expiration":
             # §6(b)(4): as if never issued, the price the replay reaches (reading 2).
             return self.after(tuple(x for x in before if x.name != e.refers_to and x.refers_to != e.refers_to))
-        raise HistoryError(f"unknown kind {e.kind!r}")
+        raise ValueError(f"unknown kind {e.kind!r}")
 
 
 def ordered(events: Iterable[Mapping[str, Any]]) -> list[Event]:
