@@ -522,6 +522,8 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for given in missing:
         err.write(Diagnostic(f"no scenario file matches {given}", Span(given, 0, 0, 0, 0)).render() + "\n")
     workers = args.workers if args.workers and args.workers > 0 else (os.cpu_count() or 1)
+    if _columnar(args, paths):  # tables: the columnar evaluator (runner/), the scalar path row by row where needed
+        return _run_tables(program, args, paths, missing, destination, out, err)
     items = (item for path in paths for item in items_of(Path(path)))
     count = count_items(paths)
     if args.format == "table" and count > TABLE_ROWS:
@@ -556,3 +558,43 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     err.write(f"{total} scenarios, {failures} failed" + (f", {failed_inputs} inputs not found" if missing else "")
               + (f"; written to {destination}" if destination else "") + "\n")
     return 1 if failures or failed_inputs else 0
+
+
+def _columnar(args: argparse.Namespace, paths: Sequence[Path | str]) -> bool:
+    tables = (".csv", ".jsonl", ".ndjson", ".parquet", ".pq")
+    return bool(paths) and all(Path(p).suffix.lower() in tables for p in paths) and args.format != "table" \
+        or args.format == "parquet"
+
+
+def _run_tables(program: Program, args: argparse.Namespace, paths: Sequence[Path | str], missing: list[str],
+                destination: Path | None, out: TextIO, err: TextIO) -> int:
+    from runner.run import run_tables
+
+    chosen = [n.strip() for n in args.results.split(",") if n.strip()] if getattr(args, "results", None) else None
+    unknown = [n for n in chosen or () if n not in program.results]
+    if unknown:
+        err.write(Diagnostic(f"--results: the contract has no result `{unknown[0]}`", Span(program.path, 0, 0, 0, 0),
+                             help="results: " + ", ".join(program.results)).render() + "\n")
+        return 1
+    if args.format == "parquet" and destination is None:
+        err.write(Diagnostic("--format parquet writes a file: give it with -o FILE",
+                             Span("<command line>", 0, 0, 0, 0)).render() + "\n")
+        return 1
+    handle: TextIO = destination.open("w", encoding="utf-8", newline="") \
+        if destination is not None and args.format != "parquet" else out
+    total = failures = 0
+    try:
+        for outcome in run_tables(program, [Path(p) for p in paths], args.format, handle, destination, chosen, err):
+            total += 1
+            if outcome.failed:
+                failures += 1
+                if failures <= SHOWN_FAILURES:
+                    err.write(f"scenario {outcome.name}: failed\n{outcome.report}\n")
+    finally:
+        if handle is not out:
+            handle.close()
+    if failures > SHOWN_FAILURES:
+        err.write(f"… and {failures - SHOWN_FAILURES} more failed scenarios (their errors are in the output)\n")
+    err.write(f"{total} scenarios, {failures} failed" + (f", {len(missing)} inputs not found" if missing else "")
+              + (f"; written to {destination}" if destination else "") + "\n")
+    return 1 if failures or missing else 0

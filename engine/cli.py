@@ -97,7 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
                          "tables with one scenario per row.")
     run.add_argument("contract", metavar="CONTRACT")
     run.add_argument("scenarios", nargs="+", metavar="SCENARIO")
-    run.add_argument("--format", choices=("jsonl", "csv", "table"), default="table")
+    run.add_argument("--format", choices=("jsonl", "csv", "table", "parquet"), default="table",
+                     help="jsonl: one `clause eval --format json` object a line; csv, parquet (needs -o): "
+                     "one column per result")
+    run.add_argument("--results", metavar="A,B,C", default=None,
+                     help="csv/parquet: the result columns (default: the results that vary with the table's facts)")
     run.add_argument("-o", "--output", metavar="FILE")
     run.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     run.add_argument("--workers", type=int, default=None, help="worker processes (default: every core)")

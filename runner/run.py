@@ -1,0 +1,429 @@
+"""`clause run` over tables: the columnar evaluator where it applies, the scalar path row by row elsewhere.
+
+Each batch of a table is read as columns (runner/tables.py) and evaluated by
+the columnar evaluator (runner/columnar.py) for its shape. Rows the columns
+cannot carry (an unusual cell, a value out of range, a failure) and results
+the evaluator does not vectorise are evaluated by the scalar path
+(engine/batch.py, ``evaluate_item``), so every row's results, missing facts
+and errors are the scalar path's.
+
+Output: ``--format jsonl`` writes one line per scenario shaped like
+``clause eval --format json`` (every result, as interface.md says). CSV and
+Parquet write one column per chosen result (``--results a,b,c``; by default
+the results that can vary with the table's columns, not the constants), a
+``missing`` column (the facts the row's undetermined results wait for) and an
+``errors`` column. Parquet keeps money and decimals as ``decimal128`` with
+the scale the values need, or as their exact canonical text when a value has
+no finite decimal expansion; an undetermined value is null.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TextIO
+
+from engine import types as T
+from engine.check import Program
+from engine.values import Unknown, encode
+from runner.columnar import ColumnarShape, scalar_values
+from runner.tables import TableBatch, given_columns, read_batches, row_facts
+
+
+@dataclass
+class Outcome:
+    """One row's outcome: its JSON line (jsonl) or its encoded results (csv, parquet)."""
+
+    name: str
+    failed: bool = False
+    text: str = ""
+    cells: dict[str, Any] = field(default_factory=dict)
+    missing: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    report: str = ""
+
+
+def _is_rounded(value: object) -> bool:
+    from engine import values
+
+    check = getattr(values, "is_rounded", None)
+    return bool(check(value)) if check is not None else False
+
+
+class LineFormat:
+    """A row's JSON line, written as engine/batch.py writes the scalar path's (``_FastRows``)."""
+
+    def __init__(self, program: Program):
+        self.program = program
+        self.types = [program.rules[n].type for n in program.results]
+        self.heads = [json.dumps(n, ensure_ascii=False) + ": " for n in program.results]
+        self.tails = [json.dumps({"type": T.category(t), "cites": program.cites.get(n, [])}, ensure_ascii=False)[1:-1]
+                      for n, t in zip(program.results, self.types, strict=True)]
+        self.contract = '{"contract": ' + json.dumps(program.path, ensure_ascii=False) + ', "scenario": '
+
+    def part(self, index: int, value: object, used: frozenset[str] | set[str]) -> str:
+        if isinstance(value, Unknown):
+            data: dict[str, Any] = {"value": None}
+            missing: list[str] = sorted(value.missing)
+        else:
+            data = {"value": encode(value, self.types[index])}
+            if _is_rounded(value):
+                data["rounded"] = True
+            missing = []
+        text = self.heads[index] + json.dumps(data, ensure_ascii=False)[:-1] + ", " + self.tails[index] \
+            + ', "missing": ' + json.dumps(missing, ensure_ascii=False)
+        if used:
+            text += ', "readings": ' + json.dumps(sorted(used), ensure_ascii=False)
+        return text + "}"
+
+    def line(self, name: str, parts: Sequence[str], notes: Sequence[str]) -> str:
+        text = self.contract + json.dumps(name, ensure_ascii=False) + ', "results": {' + ", ".join(parts) + "}"
+        if notes:
+            text += ', "notes": ' + json.dumps(list(notes), ensure_ascii=False)
+        return text + "}"
+
+
+def default_results(program: Program, given: frozenset[str]) -> list[str]:
+    """The results that can vary with the given facts: not constant in the compiled shape."""
+    from engine.compile import shape_for
+
+    compiled = shape_for(program, given)
+    if compiled is None:
+        return list(program.results)
+    return [n for n, constant in zip(compiled.results, compiled.constant, strict=True) if not constant]
+
+
+class TableRunner:
+    """Evaluates batches of one table; keeps the compiled shapes between batches."""
+
+    def __init__(self, program: Program, fmt: str, chosen: Sequence[str]):
+        self.program = program
+        self.fmt = fmt
+        self.chosen = list(chosen)
+        self.shapes: dict[frozenset[str], ColumnarShape] = {}
+        self.lines = LineFormat(program)
+        self.index = {name: i for i, name in enumerate(program.results)}
+        self.constant_parts: dict[tuple[frozenset[str], str], str] = {}
+
+    def shape(self, given: frozenset[str]) -> ColumnarShape:
+        found = self.shapes.get(given)
+        if found is None:
+            found = self.shapes[given] = ColumnarShape(self.program, given, self.program.results)
+        return found
+
+    def batch(self, batch: TableBatch) -> list[Outcome]:
+        program = self.program
+        size = batch.table.num_rows
+        given, columns, ok = given_columns(program, batch)
+        outcomes: list[Outcome | None] = [None] * size
+        if ok.any():
+            shape = self.shape(given)
+            values, bad = shape.evaluate(columns, size)
+            ok &= ~bad
+            rows = [int(i) for i in ok.nonzero()[0]]
+            unsupported = [n for n in program.results if n in shape.unsupported]
+            scalar_unsupported = self._scalar(batch, rows, given, unsupported) if unsupported else {}
+            if scalar_unsupported is None:
+                ok[:] = False
+            else:
+                self._fill(batch, rows, values, scalar_unsupported, outcomes, given)
+        for index in range(size):
+            if outcomes[index] is None:
+                outcomes[index] = self._scalar_row(batch, index)
+        return [o for o in outcomes if o is not None]
+
+    def _scalar(self, batch: TableBatch, rows: list[int], given: frozenset[str],
+                names: list[str]) -> dict[int, tuple[list[Any], list[Any]]] | None:
+        """Results the columns do not compute, by the scalar compiled code, row by row."""
+        from engine.compile import shape_for, validate_fast
+
+        compiled = shape_for(self.program, given, tuple(names))
+        if compiled is None:
+            return None
+        out = {}
+        for row in rows:
+            valid = validate_fast(self.program, row_facts(batch, row))
+            if valid is None:
+                return None
+            try:
+                computed, readings = compiled.run(valid.values)
+            except Exception:
+                return None
+            out[row] = (list(computed), list(readings))
+        return out
+
+    def _fill(self, batch: TableBatch, rows: list[int], values: dict[str, Any],
+              unsupported: dict[int, tuple[list[Any], list[Any]]], outcomes: list[Outcome | None],
+              given: frozenset[str]) -> None:
+        program = self.program
+        wanted = program.results if self.fmt == "jsonl" else self.chosen
+        import numpy as np
+
+        picked = np.array(rows, dtype=np.int64)
+        columns: dict[str, list[Any]] = {}
+        readings: dict[str, list[frozenset[str]]] = {}
+        for name in wanted:
+            if name not in values:
+                continue
+            rule = values[name]
+            value = rule.value
+            if hasattr(value, "kind"):
+                from runner.columnar import Col
+
+                assert isinstance(value, Col)
+                sub = Col(value.kind, value.a[picked], value.scale,
+                          None if value.den is None else value.den[picked], value.enum)
+                columns[name] = scalar_values(sub, len(rows))
+            else:
+                columns[name] = [value] * len(rows)
+            static = frozenset(rule.readings.static)
+            if rule.readings.masked:
+                per_row = []
+                for row in rows:
+                    used = set(static)
+                    for mask, names in rule.readings.masked:
+                        if mask[row]:
+                            used |= names
+                    per_row.append(frozenset(used))
+                readings[name] = per_row
+            else:
+                readings[name] = [static] * len(rows)
+        unsupported_names = [n for n in program.results if n not in values]
+        for position, row in enumerate(rows):
+            name = batch.names[row]
+            extra = unsupported.get(row)
+            if self.fmt == "jsonl":
+                parts = []
+                for index, result in enumerate(program.results):
+                    if result in columns:
+                        parts.append(self._part(given, index, result, columns[result][position],
+                                                readings[result][position]))
+                    else:
+                        assert extra is not None
+                        where = unsupported_names.index(result)
+                        parts.append(self.lines.part(index, extra[0][where], extra[1][where]))
+                outcomes[row] = Outcome(name, text=self.lines.line(name, parts, ()))
+                continue
+            cells: dict[str, Any] = {}
+            missing: set[str] = set()
+            for result in self.chosen:
+                if result in columns:
+                    value = columns[result][position]
+                else:
+                    assert extra is not None
+                    value = extra[0][unsupported_names.index(result)]
+                if isinstance(value, Unknown):
+                    missing |= value.missing
+                    cells[result] = None
+                else:
+                    cells[result] = value
+            outcomes[row] = Outcome(name, cells=cells, missing=sorted(missing))
+
+    def _part(self, given: frozenset[str], index: int, result: str, value: Any, used: frozenset[str]) -> str:
+        return self.lines.part(index, value, used)
+
+    def _scalar_row(self, batch: TableBatch, index: int) -> Outcome:
+        from engine.batch import Item, evaluate_item
+
+        facts = row_facts(batch, index)
+        line = batch.lines[index]
+        item = Item(batch.names[index], batch.path, facts, line, {}) if "\0unreadable" not in facts else \
+            Item(batch.names[index], batch.path, line=line, problem="not valid JSON")
+        rows = evaluate_item(self.program, item, "jsonl")
+        row = rows[0]
+        data = json.loads(row.text, parse_float=Decimal)
+        cells: dict[str, Any] = {}
+        missing: set[str] = set()
+        results = data.get("results", {})
+        for result in self.chosen:
+            entry = results.get(result)
+            if entry is None:
+                cells[result] = None
+                continue
+            missing.update(entry.get("missing", []))
+            cells[result] = _decoded(entry.get("value"), self.program.rules[result].type)
+        return Outcome(row.name, row.failed, row.text, cells, sorted(missing), list(row.errors), row.report)
+
+
+def _decoded(value: Any, t: T.Type) -> Any:
+    """A scalar-path cell back to a value the table writers encode the same way."""
+    return ("encoded", value)
+
+
+# ---------------------------------------------------------------- writers
+
+
+class _CsvOut:
+    def __init__(self, program: Program, out: TextIO, chosen: Sequence[str]):
+        import csv
+
+        self.program = program
+        self.chosen = list(chosen)
+        self.types = [program.rules[n].type for n in chosen]
+        self.csv = csv.writer(out, lineterminator="\n")
+        self.csv.writerow(["scenario", *chosen, "missing", "errors"])
+
+    def write(self, outcomes: list[Outcome]) -> None:
+        for o in outcomes:
+            cells = [_text(_encoded(o.cells.get(n), t)) for n, t in zip(self.chosen, self.types, strict=True)]
+            self.csv.writerow([o.name, *cells, " ".join(o.missing), "; ".join(o.errors)])
+
+    def close(self) -> None:
+        pass
+
+
+def _encoded(value: Any, t: T.Type) -> Any:
+    if isinstance(value, tuple) and len(value) == 2 and value[0] == "encoded":
+        return value[1]
+    return encode(value, t)
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+class _JsonlOut:
+    def __init__(self, program: Program, out: TextIO, chosen: Sequence[str]):
+        self.out = out
+
+    def write(self, outcomes: list[Outcome]) -> None:
+        self.out.write("".join(o.text + "\n" for o in outcomes))
+
+    def close(self) -> None:
+        pass
+
+
+class _ParquetOut:
+    """Parquet: one row group per batch; the schema is the first batch's."""
+
+    def __init__(self, program: Program, path: Path, chosen: Sequence[str]):
+        self.program = program
+        self.path = path
+        self.chosen = list(chosen)
+        self.types = [T.strip_optional(program.rules[n].type) for n in chosen]
+        self.writer: Any = None
+        self.schema: Any = None
+
+    def write(self, outcomes: list[Outcome]) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        arrays = {"scenario": pa.array([o.name for o in outcomes], pa.string())}
+        for name, t in zip(self.chosen, self.types, strict=True):
+            arrays[name] = _arrow_column([o.cells.get(name) for o in outcomes], t,
+                                         None if self.schema is None else self.schema.field(name).type)
+        arrays["missing"] = pa.array([o.missing for o in outcomes], pa.list_(pa.string()))
+        arrays["errors"] = pa.array([o.errors for o in outcomes], pa.list_(pa.string()))
+        table = pa.table(arrays)
+        if self.writer is None:
+            self.schema = table.schema
+            self.writer = pq.ParquetWriter(self.path, self.schema)
+        self.writer.write_table(table.cast(self.schema))
+
+    def close(self) -> None:
+        if self.writer is None:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            fields = [pa.field("scenario", pa.string())] + [pa.field(n, pa.string()) for n in self.chosen]
+            pq.write_table(pa.table({f.name: pa.array([], f.type) for f in fields}), self.path)
+            return
+        self.writer.close()
+
+
+def _arrow_column(values: list[Any], t: T.Type, fixed: Any) -> Any:
+    """A result column: int64, bool, date32, decimal128 at the scale the values need, or canonical text."""
+    import pyarrow as pa
+
+    decoded = []
+    for value in values:
+        if isinstance(value, tuple) and len(value) == 2 and value[0] == "encoded":
+            value = _from_encoding(value[1], t)
+        decoded.append(value)
+    if t == T.INTEGER:
+        return pa.array(decoded, pa.int64())
+    if t == T.BOOLEAN:
+        return pa.array(decoded, pa.bool_())
+    if t == T.DATE:
+        return pa.array(decoded, pa.date32())
+    if t in (T.MONEY, T.DECIMAL):
+        if all(v is None or (isinstance(v, Decimal) and not _is_rounded(v)) for v in decoded):
+            scale = max([_scale(v) for v in decoded if v is not None] or [2])
+            if fixed is not None and pa.types.is_decimal(fixed) and fixed.scale >= scale:
+                scale = fixed.scale
+            if fixed is None or pa.types.is_decimal(fixed):
+                try:
+                    return pa.array(decoded, pa.decimal128(38, scale))
+                except (pa.ArrowInvalid, ValueError):
+                    pass
+        return pa.array([None if v is None else encode(v, t) for v in decoded], pa.string())
+    return pa.array([None if v is None else _plain(encode(v, t)) for v in decoded], pa.string())
+
+
+def _plain(value: Any) -> Any:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def _scale(value: Decimal) -> int:
+    exponent = value.as_tuple().exponent
+    return max(-exponent, 0) if isinstance(exponent, int) else 0
+
+
+def _from_encoding(value: Any, t: T.Type) -> Any:
+    import datetime as dt
+
+    if value is None:
+        return None
+    if t in (T.MONEY, T.DECIMAL) and isinstance(value, str):
+        return Decimal(value)
+    if t == T.DATE and isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    return value
+
+
+# ---------------------------------------------------------------- the command
+
+
+def run_tables(program: Program, paths: Sequence[Path], fmt: str, out: TextIO, destination: Path | None,
+               chosen: Sequence[str] | None, err: TextIO, bar: Any = None) -> Iterator[Outcome]:
+    """Evaluate every table, write the chosen format, and yield the outcomes (for counting and errors)."""
+    results = list(chosen) if chosen else None
+    writer: Any = None
+    runner: TableRunner | None = None
+    try:
+        for path in paths:
+            for batch in read_batches(path):
+                if results is None:
+                    given = frozenset(n for n in batch.table.column_names if n in program.facts)
+                    results = default_results(program, given)
+                if writer is None:
+                    writer = _open_writer(program, fmt, out, destination, results)
+                if runner is None:
+                    runner = TableRunner(program, fmt, results)
+                outcomes = runner.batch(batch)
+                writer.write(outcomes)
+                yield from outcomes
+        if writer is None:
+            writer = _open_writer(program, fmt, out, destination, results or list(program.results))
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _open_writer(program: Program, fmt: str, out: TextIO, destination: Path | None, results: Sequence[str]) -> Any:
+    if fmt == "parquet":
+        if destination is None:
+            raise ValueError("--format parquet needs -o FILE")
+        return _ParquetOut(program, destination, results)
+    if fmt == "csv":
+        return _CsvOut(program, out, results)
+    return _JsonlOut(program, out, results)

@@ -1,0 +1,374 @@
+"""Tables of scenarios in (CSV, JSON Lines, Parquet) as batches of columns, read with pyarrow.
+
+A CSV table is read with pyarrow's CSV reader, every column as text (never
+through a float); a Parquet table with pyarrow's Parquet reader, typed
+(int64, decimal128, date32, strings, lists of structs). JSON Lines are read
+with the standard library's parser with exact decimals (pyarrow's JSON reader
+reads a number with a fraction as a float64, which would not be exact).
+
+Each column a contract reads as a fact becomes a ``Col`` of the columnar
+evaluator plus a mask of the rows whose cell was read exactly; a row with a
+cell this module cannot read as a column (a "$1,000.00", "35%", a malformed
+date, a missing cell) keeps its facts as the scalar path reads them, and is
+evaluated there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from engine import types as T
+from engine.check import Program
+from runner.columnar import EPOCH, LIMIT, Col
+
+NAME_COLUMNS = ("scenario", "name", "title")
+BATCH_ROWS = 65_536
+# Money and decimals given in a table are read at this many decimal places (the
+# fixed point of the columns); a cell with more goes to the scalar path.
+INPUT_SCALE = 6
+_INTEGER = r"^-?[0-9]{1,18}$"
+_DECIMAL = r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$"
+_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+@dataclass
+class TableBatch:
+    """Rows of one table: their names, where they are, and their cells."""
+
+    path: str
+    names: list[str]
+    lines: list[int]  # 1-based line of each row (CSV: assuming one line per row)
+    table: pa.Table  # the fact columns (NAME_COLUMNS removed)
+    first_index: int  # position of the batch's first row in the file
+
+
+def table_suffix(path: Path) -> str | None:
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".parquet", ".pq", ".jsonl", ".ndjson"):
+        return suffix
+    return None
+
+
+def read_batches(path: Path, rows: int = BATCH_ROWS) -> Iterator[TableBatch]:
+    suffix = path.suffix.lower()
+    shown = str(path)
+    if suffix == ".csv":
+        yield from _csv_batches(path, shown, rows)
+    elif suffix in (".parquet", ".pq"):
+        import pyarrow.parquet as pq
+
+        handle = pq.ParquetFile(path)
+        start = 0
+        for record_batch in handle.iter_batches(batch_size=rows):
+            table = pa.Table.from_batches([record_batch])
+            yield _batch(shown, table, start, [start + i + 1 for i in range(table.num_rows)])
+            start += table.num_rows
+    else:
+        yield from _jsonl_batches(path, shown, rows)
+
+
+def _csv_batches(path: Path, shown: str, rows: int) -> Iterator[TableBatch]:
+    import csv
+
+    import pyarrow.csv as pacsv
+
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        header = next(csv.reader(handle), [])
+    header = [h.strip() for h in header]
+    reader = pacsv.open_csv(
+        path, read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 22),
+        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
+                                             strings_can_be_null=False, quoted_strings_can_be_null=False))
+    start = 0
+    for record_batch in reader:
+        table = pa.Table.from_batches([record_batch])
+        yield _batch(shown, table, start, [start + i + 2 for i in range(table.num_rows)])
+        start += table.num_rows
+
+
+def _jsonl_batches(path: Path, shown: str, rows: int) -> Iterator[TableBatch]:
+    """JSON Lines as text cells (exact decimals kept as written)."""
+    names: list[str] = []
+    lines: list[int] = []
+    records: list[dict[str, str | None]] = []
+    columns: dict[str, None] = {}
+    start = 0
+
+    def flush() -> TableBatch:
+        table = pa.table({c: pa.array([r.get(c, "") for r in records], pa.string()) for c in columns})
+        batch = TableBatch(shown, list(names), list(lines), table, start)
+        return batch
+
+    with path.open(encoding="utf-8") as handle:
+        for number, text in enumerate(handle, start=1):
+            if not text.strip():
+                continue
+            try:
+                data = json.loads(text, parse_float=Decimal)
+            except json.JSONDecodeError:
+                data = None
+            cells: dict[str, str | None] = {}
+            name = None
+            if isinstance(data, dict):
+                facts = data["facts"] if isinstance(data.get("facts"), dict) else \
+                    {k: v for k, v in data.items() if k not in NAME_COLUMNS}
+                name = (data.get("scenario") or data.get("name") or data.get("title")) \
+                    if isinstance(data.get("facts"), dict) else \
+                    next((data[k] for k in NAME_COLUMNS if isinstance(data.get(k), str)), None)
+                for key, value in facts.items():
+                    columns.setdefault(str(key))
+                    cells[str(key)] = _json_text(value)
+            else:
+                cells["\0unreadable"] = text  # the scalar path reports it
+                columns.setdefault("\0unreadable")
+            names.append(str(name) if name else f"{shown}:{number}")
+            lines.append(number)
+            records.append(cells)
+            if len(records) >= rows:
+                yield flush()
+                start += len(records)
+                names.clear()
+                lines.clear()
+                records.clear()
+    if records:
+        yield flush()
+
+
+def _json_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "\0" + json.dumps(value)  # never read as a column; the scalar path sees the JSON value
+    if isinstance(value, (int, Decimal)):
+        return str(value)
+    return json.dumps(value, default=str)
+
+
+def _batch(shown: str, table: pa.Table, start: int, lines: list[int]) -> TableBatch:
+    lowered = {name.lower(): name for name in table.column_names}
+    name_column = next((lowered[k] for k in NAME_COLUMNS if k in lowered), None)
+    if name_column is not None:
+        given = table.column(name_column).to_pylist()
+        names = [str(n).strip() if n not in (None, "") else f"{shown}:{line}" for n, line in zip(given, lines,
+                                                                                                strict=True)]
+        table = table.drop_columns([c for c in table.column_names if c.lower() in NAME_COLUMNS])
+    else:
+        names = [f"{shown}:{line}" for line in lines]
+    return TableBatch(shown, names, lines, table, start)
+
+
+# ---------------------------------------------------------------- cells to columns
+
+
+def row_facts(batch: TableBatch, index: int) -> dict[str, Any]:
+    """One row's facts as the scalar path reads a table row: text cells from CSV and
+    JSON Lines (an empty cell is a fact not given, `null` is none), typed values from Parquet."""
+    facts: dict[str, Any] = {}
+    for name in batch.table.column_names:
+        value = batch.table.column(name)[index].as_py()
+        if isinstance(value, str):
+            if value == "":
+                continue
+            if value.startswith("\0"):
+                value = json.loads(value[1:], parse_float=Decimal)
+            elif value.strip() == "null":
+                value = None
+        elif value is None and batch.path.lower().endswith((".parquet", ".pq")):
+            continue
+        facts[name] = value
+    return facts
+
+
+def given_columns(program: Program, batch: TableBatch) -> tuple[frozenset[str], dict[str, Col], Any]:
+    """The shape every fully given row has, its columns, and the rows that are read exactly as columns."""
+    from runner.columnar import column_type_supported
+
+    size = batch.table.num_rows
+    ok = np.ones(size, dtype=bool)
+    columns: dict[str, Col] = {}
+    names = batch.table.column_names
+    for name in names:
+        if name not in program.facts or not column_type_supported(program, name):
+            ok[:] = False
+            return frozenset(n for n in names if n in program.facts), {}, ok
+        t = T.strip_optional(program.facts[name].type)
+        column, valid = to_column(batch.table.column(name), t)
+        columns[name] = column
+        ok &= valid
+    return frozenset(names), columns, ok
+
+
+def to_column(array: pa.ChunkedArray | pa.Array, t: T.Type) -> tuple[Col, Any]:
+    """A column of values of type ``t`` and the mask of the cells read exactly (the others hold 1)."""
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if pa.types.is_dictionary(array.type):
+        array = array.dictionary_decode()
+    size = len(array)
+    if t == T.INTEGER:
+        if pa.types.is_integer(array.type):
+            values = array.cast(pa.int64()).to_numpy(zero_copy_only=False) if array.null_count == 0 else \
+                array.fill_null(1).cast(pa.int64()).to_numpy(zero_copy_only=False)
+            valid = _not_null(array) & (np.abs(values) < 10**18)
+            return Col("int", np.where(valid, values, 1)), valid
+        if pa.types.is_string(array.type):
+            valid = _matches(array, _INTEGER)
+            text = pc.if_else(pa.array(valid), array, "1")
+            return Col("int", text.cast(pa.int64()).to_numpy(zero_copy_only=False)), valid
+    elif t in (T.MONEY, T.DECIMAL):
+        if pa.types.is_decimal(array.type) and array.type.scale <= INPUT_SCALE:
+            units, valid = _decimal_units(array)
+            factor = 10 ** (INPUT_SCALE - array.type.scale)
+            valid &= np.abs(units.astype(np.float64)) * factor < 1e18
+            return Col("fixed", np.where(valid, units * factor, 1), INPUT_SCALE), valid
+        if pa.types.is_integer(array.type):
+            values = array.fill_null(1).cast(pa.int64()).to_numpy(zero_copy_only=False)
+            valid = _not_null(array) & (np.abs(values) < 10**12)
+            return Col("fixed", np.where(valid, values, 1) * 10**INPUT_SCALE, INPUT_SCALE), valid
+        if pa.types.is_string(array.type):
+            valid = _matches(array, _DECIMAL)
+            text = pc.if_else(pa.array(valid), array, "1")
+            decimals = text.cast(pa.decimal128(18 + INPUT_SCALE, INPUT_SCALE))
+            units, _ = _decimal_units(decimals)
+            return Col("fixed", units, INPUT_SCALE), valid
+    elif t == T.DATE:
+        if pa.types.is_date(array.type):
+            days = array.fill_null(0).cast(pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False)
+            return Col("date", days.astype(np.int64)), _not_null(array)
+        if pa.types.is_string(array.type):
+            valid = _matches(array, _DATE)
+            parsed = pc.strptime(pc.if_else(pa.array(valid), array, "1970-01-01"), format="%Y-%m-%d", unit="s",
+                                 error_is_null=True)
+            valid &= _not_null(parsed)
+            days = parsed.fill_null(0).cast(pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False)
+            return Col("date", days.astype(np.int64)), valid
+    elif t == T.BOOLEAN:
+        if pa.types.is_boolean(array.type):
+            return Col("bool", array.fill_null(False).to_numpy(zero_copy_only=False)), _not_null(array)
+        if pa.types.is_string(array.type):
+            true = pc.equal(array, "true").fill_null(False).to_numpy(zero_copy_only=False)
+            false = pc.equal(array, "false").fill_null(False).to_numpy(zero_copy_only=False)
+            return Col("bool", true), true | false
+    elif isinstance(t, T.EnumType):
+        if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+            index = pc.index_in(array, value_set=pa.array(list(t.members), pa.string()))
+            valid = _not_null(index)
+            return Col("enum", index.fill_null(0).cast(pa.int64()).to_numpy(zero_copy_only=False), enum=t), valid
+    elif isinstance(t, T.ListType) and isinstance(t.element, T.RecordType):
+        return _records_column(array, t.element)
+    return _ones(size, t), np.zeros(size, dtype=bool)
+
+
+def _ones(size: int, t: T.Type) -> Col:
+    if isinstance(t, T.ListType) and isinstance(t.element, T.RecordType):
+        return _empty_records(size, t.element)
+    return Col("int", np.ones(size, dtype=np.int64))
+
+
+def _not_null(array: pa.Array) -> Any:
+    if array.null_count == 0:
+        return np.ones(len(array), dtype=bool)
+    return array.is_valid().to_numpy(zero_copy_only=False)
+
+
+def _matches(array: pa.Array, pattern: str) -> Any:
+    return pc.match_substring_regex(array, pattern).fill_null(False).to_numpy(zero_copy_only=False)
+
+
+def _decimal_units(array: pa.Array) -> tuple[Any, Any]:
+    """The unscaled integers of a decimal128 array (low 64 bits) and where they fit in int64."""
+    array = array.cast(pa.decimal128(38, array.type.scale)) if not isinstance(array.type, pa.Decimal128Type) \
+        else array
+    buffer = array.buffers()[1]
+    words = np.frombuffer(buffer, dtype=np.int64)[2 * array.offset: 2 * (array.offset + len(array))]
+    low, high = words[0::2], words[1::2]
+    fits = (high == (low >> 63)) & (np.abs(low) < LIMIT) & _not_null(array)
+    return np.where(fits, low, 1), fits
+
+
+def _empty_records(size: int, record: T.RecordType) -> Col:
+    from runner.columnar import _zero_item
+
+    fields = {name: _zero_item(field_type) for name, field_type in record.fields}
+    return Col("records", None, offsets=np.zeros(size + 1, dtype=np.int64), fields=fields)
+
+
+def _records_column(array: pa.Array, record: T.RecordType) -> tuple[Col, Any]:
+    """A list of records: a list<struct> column (Parquet), or JSON text in a cell (CSV)."""
+    size = len(array)
+    if record.defaults:
+        return _empty_records(size, record), np.zeros(size, dtype=bool)
+    if pa.types.is_string(array.type):
+        return _records_from_text(array, record)
+    if not (pa.types.is_list(array.type) or pa.types.is_large_list(array.type)) or \
+            not pa.types.is_struct(array.type.value_type):
+        return _empty_records(size, record), np.zeros(size, dtype=bool)
+    valid = _not_null(array)
+    filled = array.fill_null(pa.scalar([], array.type)) if array.null_count else array
+    offsets = filled.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+    offsets = offsets - offsets[0]
+    items = filled.flatten()
+    item_valid = np.ones(len(items), dtype=bool)
+    fields: dict[str, Col] = {}
+    struct_names = {items.type.field(i).name for i in range(items.type.num_fields)}
+    if struct_names != {name for name, _ in record.fields}:
+        return _empty_records(size, record), np.zeros(size, dtype=bool)
+    for name, field_type in record.fields:
+        column, ok = to_column(items.field(name), field_type)
+        column.level = 1
+        fields[name] = column
+        item_valid &= ok
+    bad_items = ~item_valid
+    if bad_items.any():
+        rows = np.repeat(np.arange(size), np.diff(offsets))
+        valid[rows[bad_items]] = False
+    return Col("records", None, offsets=offsets, fields=fields), valid
+
+
+def _records_from_text(array: pa.Array, record: T.RecordType) -> tuple[Col, Any]:
+    size = len(array)
+    valid = np.ones(size, dtype=bool)
+    counts = np.zeros(size, dtype=np.int64)
+    cells: dict[str, list[Any]] = {name: [] for name, _ in record.fields}
+    names = [name for name, _ in record.fields]
+    for row, text in enumerate(array.to_pylist()):
+        try:
+            items = json.loads(text) if text else None  # exact: money fields as strings or integers below
+        except json.JSONDecodeError:
+            items = None
+        if not isinstance(items, list) or not all(isinstance(i, dict) and set(i) == set(names) for i in items) \
+                or any(isinstance(i[n], (float, bool)) or i[n] is None for i in items for n in names):
+            valid[row] = False
+            continue
+        counts[row] = len(items)
+        for item in items:
+            for name in names:
+                value = item[name]
+                cells[name].append(value if isinstance(value, str) else str(value))
+    offsets = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    fields: dict[str, Col] = {}
+    item_valid = np.ones(int(offsets[-1]), dtype=bool)
+    for name, field_type in record.fields:
+        column, ok = to_column(pa.array(cells[name], pa.string()), field_type)
+        column.level = 1
+        fields[name] = column
+        item_valid &= ok
+    if (~item_valid).any():
+        rows = np.repeat(np.arange(size), counts)
+        valid[rows[~item_valid]] = False
+    return Col("records", None, offsets=offsets, fields=fields), valid
+
+
+__all__ = ["EPOCH", "TableBatch", "given_columns", "read_batches", "row_facts", "table_suffix", "to_column"]
