@@ -562,8 +562,8 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _columnar(args: argparse.Namespace, paths: Sequence[Path | str]) -> bool:
     tables = (".csv", ".jsonl", ".ndjson", ".parquet", ".pq")
-    return bool(paths) and all(Path(p).suffix.lower() in tables for p in paths) and args.format != "table" \
-        or args.format == "parquet"
+    every_table = bool(paths) and all(Path(p).suffix.lower() in tables for p in paths)
+    return bool(every_table and args.format != "table") or args.format == "parquet"
 
 
 def _run_tables(program: Program, args: argparse.Namespace, paths: Sequence[Path | str], missing: list[str],
@@ -575,6 +575,11 @@ def _run_tables(program: Program, args: argparse.Namespace, paths: Sequence[Path
     if unknown:
         err.write(Diagnostic(f"--results: the contract has no result `{unknown[0]}`", Span(program.path, 0, 0, 0, 0),
                              help="results: " + ", ".join(program.results)).render() + "\n")
+        return 1
+    scenario_files = [str(p) for p in paths if Path(p).suffix.lower() in SCENARIO_SUFFIXES]
+    if scenario_files:
+        err.write(Diagnostic("--format parquet is written from tables (CSV, JSON Lines, Parquet), "
+                             "not scenario files", Span(scenario_files[0], 0, 0, 0, 0)).render() + "\n")
         return 1
     if args.format == "parquet" and destination is None:
         err.write(Diagnostic("--format parquet writes a file: give it with -o FILE",

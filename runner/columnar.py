@@ -395,8 +395,11 @@ class _Run:
         undecided: Any = None
         size = self.size()
         for item in e.items:
-            value = self.under(undecided, lambda item=item: self.ev(item.expr, scope), readings=False) \
-                if undecided is not None else self.ev(item.expr, scope)
+            expr = item.expr
+            if undecided is not None:
+                value = self.under(undecided, lambda expr=expr: self.ev(expr, scope), readings=False)  # type: ignore[misc]
+            else:
+                value = self.ev(expr, scope)
             values.append(value)
             if isinstance(value, Col):
                 bits = self.boolean(value).a

@@ -30,7 +30,7 @@ from engine import types as T
 from engine.check import Program
 from engine.values import Unknown, encode
 from runner.columnar import ColumnarShape, scalar_values
-from runner.tables import TableBatch, given_columns, read_batches, row_facts
+from runner.tables import TableBatch, cell_columns, given_columns, read_batches, row_facts
 
 
 @dataclass
@@ -121,10 +121,11 @@ class TableRunner:
         outcomes: list[Outcome | None] = [None] * size
         if ok.any():
             shape = self.shape(given)
-            values, bad = shape.evaluate(columns, size)
+            wanted = program.results if self.fmt == "jsonl" else self.chosen
+            values, bad = shape.evaluate(columns, size, [n for n in wanted if n not in shape.unsupported])
             ok &= ~bad
             rows = [int(i) for i in ok.nonzero()[0]]
-            unsupported = [n for n in program.results if n in shape.unsupported]
+            unsupported = [n for n in wanted if n in shape.unsupported]
             scalar_unsupported = self._scalar(batch, rows, given, unsupported) if unsupported else {}
             if scalar_unsupported is None:
                 ok[:] = False
@@ -191,14 +192,23 @@ class TableRunner:
                 readings[name] = per_row
             else:
                 readings[name] = [static] * len(rows)
-        unsupported_names = [n for n in program.results if n not in values]
+        unsupported_names = [n for n in wanted if n not in values]
+        # A result that is the same constant, with the same readings, on every row is written once.
+        same: dict[str, str] = {}
+        if self.fmt == "jsonl" and rows:
+            for index, result in enumerate(program.results):
+                if result in values and not hasattr(values[result].value, "kind") \
+                        and not values[result].readings.masked:
+                    same[result] = self.lines.part(index, columns[result][0], readings[result][0])
         for position, row in enumerate(rows):
             name = batch.names[row]
             extra = unsupported.get(row)
             if self.fmt == "jsonl":
                 parts = []
                 for index, result in enumerate(program.results):
-                    if result in columns:
+                    if result in same:
+                        parts.append(same[result])
+                    elif result in columns:
                         parts.append(self._part(given, index, result, columns[result][position],
                                                 readings[result][position]))
                     else:
@@ -230,8 +240,10 @@ class TableRunner:
 
         facts = row_facts(batch, index)
         line = batch.lines[index]
-        item = Item(batch.names[index], batch.path, facts, line, {}) if "\0unreadable" not in facts else \
-            Item(batch.names[index], batch.path, line=line, problem="not valid JSON")
+        if "\0unreadable" in facts:
+            item = Item(batch.names[index], batch.path, line=line, problem="not valid JSON")
+        else:
+            item = Item(batch.names[index], batch.path, facts, line, cell_columns(batch, index))
         rows = evaluate_item(self.program, item, "jsonl")
         row = rows[0]
         data = json.loads(row.text, parse_float=Decimal)

@@ -49,6 +49,7 @@ class TableBatch:
     lines: list[int]  # 1-based line of each row (CSV: assuming one line per row)
     table: pa.Table  # the fact columns (NAME_COLUMNS removed)
     first_index: int  # position of the batch's first row in the file
+    raw: pa.Table | None = None  # every column as read (CSV: to say where a row's cells are)
 
 
 def table_suffix(path: Path) -> str | None:
@@ -156,6 +157,7 @@ def _json_text(value: Any) -> str | None:
 
 
 def _batch(shown: str, table: pa.Table, start: int, lines: list[int]) -> TableBatch:
+    raw = table
     lowered = {name.lower(): name for name in table.column_names}
     name_column = next((lowered[k] for k in NAME_COLUMNS if k in lowered), None)
     if name_column is not None:
@@ -165,7 +167,21 @@ def _batch(shown: str, table: pa.Table, start: int, lines: list[int]) -> TableBa
         table = table.drop_columns([c for c in table.column_names if c.lower() in NAME_COLUMNS])
     else:
         names = [f"{shown}:{line}" for line in lines]
-    return TableBatch(shown, names, lines, table, start)
+    return TableBatch(shown, names, lines, table, start, raw)
+
+
+def cell_columns(batch: TableBatch, index: int) -> dict[str, int]:
+    """CSV: the column (1-based character offset in its line) where each fact of a row is written."""
+    if batch.raw is None or not batch.path.lower().endswith(".csv"):
+        return {}
+    columns: dict[str, int] = {}
+    offset = 1
+    for name in batch.raw.column_names:
+        text = batch.raw.column(name)[index].as_py() or ""
+        if name.lower() not in NAME_COLUMNS and text != "":
+            columns[name] = offset
+        offset += len(text) + 1
+    return columns
 
 
 # ---------------------------------------------------------------- cells to columns
