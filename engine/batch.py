@@ -585,19 +585,20 @@ def _run_tables(program: Program, args: argparse.Namespace, paths: Sequence[Path
         err.write(Diagnostic("--format parquet writes a file: give it with -o FILE",
                              Span("<command line>", 0, 0, 0, 0)).render() + "\n")
         return 1
-    handle: TextIO = destination.open("w", encoding="utf-8", newline="") \
-        if destination is not None and args.format != "parquet" else out
+    from engine.outputs import atomic_output
+
+    binary = args.format == "parquet"
+    output: contextlib.AbstractContextManager[Any] = \
+        atomic_output(destination, binary=binary, what="the results", **({} if binary else {"newline": ""})) \
+        if destination else contextlib.nullcontext(out)
     total = failures = 0
-    try:
-        for outcome in run_tables(program, [Path(p) for p in paths], args.format, handle, destination, chosen, err):
+    with output as handle:
+        for outcome in run_tables(program, [Path(p) for p in paths], args.format, handle, chosen):
             total += 1
             if outcome.failed:
                 failures += 1
                 if failures <= SHOWN_FAILURES:
                     err.write(f"scenario {outcome.name}: failed\n{outcome.report}\n")
-    finally:
-        if handle is not out:
-            handle.close()
     if failures > SHOWN_FAILURES:
         err.write(f"… and {failures - SHOWN_FAILURES} more failed scenarios (their errors are in the output)\n")
     err.write(f"{total} scenarios, {failures} failed" + (f", {len(missing)} inputs not found" if missing else "")

@@ -317,9 +317,9 @@ class _JsonlOut:
 class _ParquetOut:
     """Parquet: one row group per batch; the schema is the first batch's."""
 
-    def __init__(self, program: Program, path: Path, chosen: Sequence[str]):
+    def __init__(self, program: Program, path: Any, chosen: Sequence[str]):
         self.program = program
-        self.path = path
+        self.path = path  # a binary file object
         self.chosen = list(chosen)
         self.types = [T.strip_optional(program.rules[n].type) for n in chosen]
         self.writer: Any = None
@@ -405,8 +405,8 @@ def _from_encoding(value: Any, t: T.Type) -> Any:
 # ---------------------------------------------------------------- the command
 
 
-def run_tables(program: Program, paths: Sequence[Path], fmt: str, out: TextIO, destination: Path | None,
-               chosen: Sequence[str] | None, err: TextIO, bar: Any = None) -> Iterator[Outcome]:
+def run_tables(program: Program, paths: Sequence[Path], fmt: str, out: Any,
+               chosen: Sequence[str] | None) -> Iterator[Outcome]:
     """Evaluate every table, write the chosen format, and yield the outcomes (for counting and errors)."""
     results = list(chosen) if chosen else None
     writer: Any = None
@@ -418,24 +418,22 @@ def run_tables(program: Program, paths: Sequence[Path], fmt: str, out: TextIO, d
                     given = frozenset(n for n in batch.table.column_names if n in program.facts)
                     results = default_results(program, given)
                 if writer is None:
-                    writer = _open_writer(program, fmt, out, destination, results)
+                    writer = _open_writer(program, fmt, out, results)
                 if runner is None:
                     runner = TableRunner(program, fmt, results)
                 outcomes = runner.batch(batch)
                 writer.write(outcomes)
                 yield from outcomes
         if writer is None:
-            writer = _open_writer(program, fmt, out, destination, results or list(program.results))
+            writer = _open_writer(program, fmt, out, results or list(program.results))
     finally:
         if writer is not None:
             writer.close()
 
 
-def _open_writer(program: Program, fmt: str, out: TextIO, destination: Path | None, results: Sequence[str]) -> Any:
+def _open_writer(program: Program, fmt: str, out: Any, results: Sequence[str]) -> Any:
     if fmt == "parquet":
-        if destination is None:
-            raise ValueError("--format parquet needs -o FILE")
-        return _ParquetOut(program, destination, results)
+        return _ParquetOut(program, out, results)
     if fmt == "csv":
         return _CsvOut(program, out, results)
     return _JsonlOut(program, out, results)
