@@ -20,7 +20,7 @@ from engine.check import Program
 from engine.errors import Diagnostic, SourceMap
 from engine.evaluate import Evaluation, EvaluationError
 from engine.scenario import Scenario, validate_facts, validate_mapping
-from engine.values import Unknown, encode
+from engine.values import Unknown, encode, is_rounded
 
 
 @dataclass
@@ -39,12 +39,12 @@ class ResultValue:
         return not self.missing and self.error is None
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "value": encode(self.value, self.type),
-            "type": T.category(self.type),
-            "cites": self.cites,
-            "missing": list(self.missing),
-        }
+        data: dict[str, Any] = {"value": encode(self.value, self.type)}
+        if is_rounded(self.value):  # no finite decimal expansion: "value" holds SIGNIFICANT_DIGITS digits
+            data["rounded"] = True
+        data["type"] = T.category(self.type)
+        data["cites"] = self.cites
+        data["missing"] = list(self.missing)
         if self.readings:
             data["readings"] = self.readings
         if self.error is not None:

@@ -94,7 +94,7 @@ class _FastRows:
 
     def row(self, name: str, facts: dict[str, Any], fmt: str) -> Row | None:
         from engine.compile import shape_for, validate_fast
-        from engine.values import Unknown, encode
+        from engine.values import Unknown, encode, is_rounded
 
         program = self.program
         valid = validate_fast(program, facts)
@@ -130,6 +130,8 @@ class _FastRows:
                     missing = sorted(value.missing)
                 else:
                     data = {"value": encode(value, self.types[index])}
+                    if is_rounded(value):
+                        data["rounded"] = True
                     missing = []
                 part = self.heads[index] + json.dumps(data, ensure_ascii=False)[:-1] + ", " + self.tails[index][:-1] \
                     + ', "missing": ' + json.dumps(missing, ensure_ascii=False)

@@ -10,17 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from engine import types as T
 from engine.calendars import Calendar
-from engine.values import EXACT
+from engine.values import Number, is_multiple, round_to
 
 Check = Callable[[Sequence[T.Type], Sequence[object]], "T.Type | str"]
 Run = Callable[..., object]
-
-ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_CEILING, "down": ROUND_FLOOR}
 
 
 class BuiltinError(Exception):
@@ -103,15 +101,14 @@ def _round(types: Sequence[T.Type], nodes: Sequence[object]) -> T.Type | str:
     return value
 
 
-def _run_round(value: Decimal | int, increment: Decimal | int, mode: str) -> Decimal | int:
-    step = Decimal(increment)
-    if step <= 0:
+def _run_round(value: Number, increment: Number, mode: str) -> Decimal | int:
+    if not increment > 0:
         raise BuiltinError("the rounding increment must be positive")
-    units = EXACT.divide(Decimal(value), step).to_integral_value(rounding=ROUNDING[mode])
-    rounded = EXACT.multiply(units, step)
-    if isinstance(increment, int):
-        return int(rounded)
-    return rounded.quantize(step) if step.as_tuple().exponent < 0 else rounded  # type: ignore[operator]
+    try:
+        rounded = round_to(value, increment, mode)
+    except ArithmeticError as problem:
+        raise BuiltinError(str(problem)) from None
+    return int(rounded) if isinstance(increment, int) else rounded
 
 
 def _multiple_of(types: Sequence[T.Type], _nodes: Sequence[object]) -> T.Type | str:
@@ -125,10 +122,10 @@ def _multiple_of(types: Sequence[T.Type], _nodes: Sequence[object]) -> T.Type | 
     return T.BOOLEAN
 
 
-def _run_multiple_of(value: Decimal | int, unit: Decimal | int) -> bool:
+def _run_multiple_of(value: Number, unit: Number) -> bool:
     if unit == 0:
         raise BuiltinError("multiple_of needs a non-zero unit")
-    return EXACT.remainder(Decimal(value), Decimal(unit)) == 0
+    return is_multiple(value, unit)
 
 
 def _signature(*params: T.Type, returns: T.Type) -> Check:

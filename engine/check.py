@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -84,6 +85,29 @@ class Program:
     month_end: ast.ConventionDecl | None = None
     # SHA-256 of the bytes of every file the check read (resolved path: digest).
     digests: dict[str, str] = field(default_factory=dict)
+    # Functions that call themselves, directly or through other functions (evaluated
+    # with memoisation and a depth bound; see recursive_functions).
+    recursive: frozenset[str] = frozenset()
+
+
+def recursive_functions(functions: dict[str, FunctionInfo]) -> frozenset[str]:
+    """The functions from which a chain of calls leads back to themselves."""
+    calls = {name: {node.function for node in _nodes(info.decl.expr)
+                    if isinstance(node, ast.Call) and node.function in functions}
+             for name, info in functions.items()}
+    recursive = set()
+    for start in calls:
+        seen: set[str] = set()
+        stack = list(calls[start])
+        while stack:
+            callee = stack.pop()
+            if callee == start:
+                recursive.add(start)
+                break
+            if callee not in seen:
+                seen.add(callee)
+                stack.extend(calls[callee])
+    return frozenset(recursive)
 
 
 # `{principal_to_convert}` in an explain sentence: the value of a fact or rule.
@@ -865,20 +889,23 @@ def _narrowed(
 
 
 def _citations(expr: ast.Expr) -> list[str]:
-    found: list[str] = []
+    return [node.citation for node in _nodes(expr) if isinstance(node, ast.Unless) and node.citation]
+
+
+def _nodes(expr: ast.Expr) -> Iterator[object]:
+    """Every node of an expression, depth first in source order."""
     stack: list[object] = [expr]
     while stack:
         node = stack.pop()
-        if isinstance(node, ast.Unless) and node.citation:
-            found.append(node.citation)
         if isinstance(node, tuple):
             stack.extend(reversed(node))
-        elif hasattr(node, "__dataclass_fields__"):
+            continue
+        yield node
+        if hasattr(node, "__dataclass_fields__"):
             for name in reversed(list(node.__dataclass_fields__)):
                 child = getattr(node, name)
                 if isinstance(child, (tuple, ast.Condition)) or type(child).__module__ == ast.__name__:
                     stack.append(child)
-    return found
 
 
 _LITERAL_TYPES: dict[str, T.Type] = {
@@ -931,6 +958,7 @@ def check_program(loaded: LoadedFiles, main_path: str) -> tuple[Program | None, 
         sources=loaded.sources, home_zone=home_zone, cites=checker.cites, texts=loaded.texts,
         requirements={name: decl.requirements for name, decl in checker.record_decls.items() if decl.requirements},
         month_end=checker.month_end,
+        recursive=recursive_functions(checker.functions),
     )
     return program, []
 

@@ -7,7 +7,10 @@ shape every fact is either a runtime value (given) or a compile-time constant
 (its default, or ``Unknown`` when it has none), so Unknown propagation,
 defaults and every fact-independent rule (dates, zones, business-day
 calendars, fixed prices) are settled at compile time, and the generated code
-is plain exact-Decimal arithmetic on the given facts.
+is plain exact arithmetic on the given facts: Decimal operations where the
+operands are known to terminate (facts, rounded amounts, their sums and
+products), the exact helpers of engine/values.py (Fraction for a quotient that
+does not terminate) elsewhere.
 
 The generated function evaluates the rules a request needs in dependency
 order, each into a local variable; ``and``/``or``/``all of``/``any of``/
@@ -42,7 +45,8 @@ import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal
+from decimal import Decimal
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from engine import ast
@@ -66,12 +70,23 @@ from engine.evaluate import (
     sort_items,
 )
 from engine.periods import period_arith
-from engine.values import EXACT, Member, Unknown, first_unknowns, unknown
+from engine.values import (
+    EXACT,
+    Member,
+    Unknown,
+    add,
+    divide,
+    first_unknowns,
+    multiply,
+    round_to,
+    subtract,
+    unknown,
+)
 
 if TYPE_CHECKING:
     from engine.scenario import ValidFacts
 
-_ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_CEILING, "down": ROUND_FLOOR}
+_ROUNDING = ("half_up", "half_even", "up", "down")
 _DECIMAL_TYPES = (T.MONEY, T.PERCENT)
 _NUMBERS = (T.INTEGER, T.DECIMAL, T.MONEY, T.PERCENT)
 _PY_COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
@@ -213,8 +228,9 @@ _MISSING = _Missing()
 
 
 _HELPERS: dict[str, Any] = {
-    "_Unknown": Unknown, "_D": Decimal, "_add": EXACT.add, "_sub": EXACT.subtract, "_mul": EXACT.multiply,
-    "_div": EXACT.divide, "_arith": _arith, "_g_arith": _g_arith, "_g_compare": _g_compare, "_g_not": _g_not,
+    "_Unknown": Unknown, "_D": Decimal, "_add_d": EXACT.add, "_sub_d": EXACT.subtract, "_mul_d": EXACT.multiply,
+    "_add": add, "_sub": subtract, "_mul": multiply, "_div": divide, "_round": round_to,
+    "_arith": _arith, "_g_arith": _g_arith, "_g_compare": _g_compare, "_g_not": _g_not,
     "_g_negate": _g_negate, "_g_is_none": _g_is_none, "_g_field": _g_field, "_g_andor": _g_andor,
     "_g_conditions": _g_conditions, "_g_collect": _g_collect, "_g_record": _g_record, "_g_list": _g_list,
     "_unknown": unknown, "_not_none": _not_none, "_enum_of": _enum_of, "_fail": _fail, "_isinstance": isinstance,
@@ -235,10 +251,17 @@ class _Val:
     code: str | None = None  # None: a constant
     const: Any = None
     mu: bool = False  # the run-time value may be Unknown
+    # The run-time value is never a Fraction (a given fact, a rounded amount, a sum or
+    # product of such): +, -, * on it take the Decimal fast path.
+    dec: bool = False
 
     @property
     def is_const(self) -> bool:
         return self.code is None
+
+    @property
+    def terminating(self) -> bool:
+        return self.dec if self.code is not None else type(self.const) is not Fraction
 
     @property
     def maybe_unknown(self) -> bool:
@@ -389,7 +412,7 @@ class _Generator:
             return val
         name = self.temp()
         self.emit(f"{name} = {val.code}")
-        return _Val(name, mu=val.mu)
+        return _Val(name, mu=val.mu, dec=val.dec)
 
     def drop(self, val: _Val) -> None:
         """A value computed for its errors only (the reference evaluates it, then ignores it)."""
@@ -472,7 +495,7 @@ class _Generator:
             val = self.cx(info.decl.expr, {})
             if val.code is not None and not val.code.isidentifier():
                 self.emit(f"r{index} = {val.code}")
-                val = _Val(f"r{index}", mu=val.mu)
+                val = _Val(f"r{index}", mu=val.mu, dec=val.dec)
             ctx = self.ctx
             body = self.block
         finally:
@@ -517,7 +540,7 @@ class _Generator:
             return val
         var = self.slot(key)
         self.emit(f"{var} = {val.code}")
-        return _Val(var, mu=val.mu)
+        return _Val(var, mu=val.mu, dec=val.dec)
 
     def slot(self, key: tuple[int, int]) -> str:
         var = self.slot_vars.get(key)
@@ -578,7 +601,7 @@ class _Generator:
             var = self.fact_vars.get(name)
             if var is None:
                 var = self.fact_vars[name] = f"f{len(self.fact_vars)}"
-            return _Val(var)
+            return _Val(var, dec=True)  # a validated fact is never a Fraction
         info = self.program.facts[name]
         if info.decl.default is None:
             return _const(Unknown(frozenset((name,))))
@@ -616,7 +639,8 @@ class _Generator:
         if left.mu or right.mu:
             return _Val(f"_g_arith({e.op!r}, {a}, {b})", mu=True)
         lt, rt = self._type(e.left), self._type(e.right)
-        return _Val(self.arith_code(e.op, a, b, lt, rt, left, right))
+        fast = left.terminating and right.terminating and e.op != "/"
+        return _Val(self.arith_code(e.op, a, b, lt, rt, left, right), dec=fast)
 
     def power_or_period(self, e: ast.Binary, left: _Val, right: _Val) -> _Val:
         """``x ^ n``, and months moving a date under the contract's month-end convention
@@ -653,8 +677,11 @@ class _Generator:
                         or (left.is_const and type(left.const) is Decimal)
                         or (right.is_const and type(right.const) is Decimal))
         if (decimal_side or op == "/") and lt in _NUMBERS and rt in _NUMBERS:
+            # Terminating operands: the trapping Decimal operation itself (a result
+            # longer than 40 digits raises, and the reference computes it exactly).
+            fast = left.terminating and right.terminating and op != "/"
             function = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div"}[op]
-            return f"{function}({a}, {b})"
+            return f"{function}{'_d' if fast else ''}({a}, {b})"
         if op in "+-" and ((lt in (T.DATE, T.DATETIME) and rt == T.DURATION)
                            or (lt == rt and lt in (T.DATE, T.DATETIME, T.DURATION))):
             return f"({a} {op} {b})"
@@ -784,7 +811,8 @@ class _Generator:
         with self.branch("else:"):
             otherwise = self.cx(e.otherwise, scope)
             self.emit(f"{t} = {self.expr(otherwise)}")
-        return _Val(t, mu=condition.mu or then.maybe_unknown or otherwise.maybe_unknown)
+        return _Val(t, mu=condition.mu or then.maybe_unknown or otherwise.maybe_unknown,
+                    dec=then.terminating and otherwise.terminating)
 
     def undecided_if(self, e: ast.If, scope: dict[str, _Val], condition: _Val) -> _Val:
         """An `if` whose condition is Unknown: the reference evaluates both branches and
@@ -805,7 +833,7 @@ class _Generator:
         with self.branch(f"if {t} is None:"):
             fallback = self.cx(e.fallback, scope)
             self.emit(f"{t} = {self.expr(fallback)}")
-        return _Val(t, mu=value.mu or fallback.maybe_unknown)
+        return _Val(t, mu=value.mu or fallback.maybe_unknown, dec=value.dec and fallback.terminating)
 
     def negation(self, value: _Val) -> _Val:
         if value.is_const:
@@ -825,7 +853,7 @@ class _Generator:
             return self.fold(lambda: -value.const)
         if value.mu:
             return _Val(f"_g_negate({value.code})", mu=True)
-        return _Val(f"(-{value.code})")
+        return _Val(f"(-{value.code})", dec=value.dec)
 
     def c_IsNone(self, e: ast.IsNone, scope: dict[str, _Val]) -> _Val:
         value = self.cx(e.operand, scope)
@@ -911,6 +939,8 @@ class _Generator:
         program = self.program
         if e.function in program.functions:
             info = program.functions[e.function]
+            if e.function in program.recursive:  # memoised and bounded by the reference evaluator
+                raise Unsupported(f"`{e.function}` is recursive")
             self.add_readings(info.decl.uses.names)
             if self.depth > _MAX_INLINE_DEPTH:
                 raise Unsupported(f"`{e.function}` calls itself")
@@ -933,7 +963,7 @@ class _Generator:
         if e.function == "round" and args[1].is_const and args[2].is_const:
             fast = self.round_code(args[0], args[1].const, args[2].const)
             if fast is not None:
-                return _Val(fast)
+                return _Val(fast, dec=True)
         texts = []
         for node, arg in zip(e.args, args, strict=True):
             text = self.expr(arg)
@@ -945,20 +975,13 @@ class _Generator:
         return _Val(f"{self.k(builtin.run)}({', '.join(texts)})")
 
     def round_code(self, value: _Val, increment: Any, mode: Any) -> str | None:
-        """round(x, constant increment, mode) inline: the built-in's arithmetic, step by step."""
+        """round(x, constant increment, mode) inline: on the exact value of x."""
         if mode not in _ROUNDING or isinstance(increment, bool) or not isinstance(increment, (int, Decimal)):
             return None
-        step = Decimal(increment)
-        if not step > 0:
+        if not increment > 0:
             return None
-        k_step, k_mode = self.k(step), self.k(_ROUNDING[mode])
-        rounded = f"_mul(_div({self.expr(value)}, {k_step}).to_integral_value(rounding={k_mode}), {k_step})"
-        if isinstance(increment, int):
-            return f"int({rounded})"
-        exponent = step.as_tuple().exponent
-        if isinstance(exponent, int) and exponent < 0:
-            return f"{rounded}.quantize({k_step})"
-        return rounded
+        rounded = f"_round({self.expr(value)}, {self.k(increment)}, {mode!r})"
+        return f"int({rounded})" if isinstance(increment, int) else rounded
 
     def c_Aggregate(self, e: ast.Aggregate, scope: dict[str, _Val]) -> _Val:
         source = self.cx(e.source, scope)

@@ -5,14 +5,24 @@ A fact the scenario leaves out is ``Unknown``; every value computed from it is
 ``any of``/``unless`` decide as soon as a known operand settles them. The
 trace is a value built by this evaluation (no global state): one ``RuleTrace``
 per rule evaluated, each holding the tree of ``Step``s of its expression.
+
+A recursive function (one that calls itself, directly or through others:
+``Program.recursive``) is memoised per rule and argument values, so a call
+repeated with the same arguments is computed once, and bounded: a chain of
+more than ``MAX_CALL_DEPTH`` recursive calls is an evaluation error at the
+call. Deep chains run on fresh threads, ``_FRESH_STACK_EVERY`` calls each, so
+Python's own recursion limit is never reached. Only the outermost call of a
+recursion is traced step by step; the calls inside it appear by their values.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, DecimalException
+from fractions import Fraction
 from typing import Any
 
 from engine import ast
@@ -22,7 +32,11 @@ from engine.calendars import Calendar, calendar
 from engine.check import Program, RuleInfo
 from engine.errors import Span
 from engine.periods import Period, period_arith
-from engine.values import EXACT, Member, Unknown, first_unknowns, unknown
+from engine.values import Member, Unknown, arith, first_unknowns, unknown
+
+# How deep a chain of recursive calls may go, and how many calls run on one thread.
+MAX_CALL_DEPTH = 5000
+_FRESH_STACK_EVERY = 16
 
 
 class EvaluationError(Exception):
@@ -96,6 +110,8 @@ class Evaluation:
         self.in_progress: set[str] = set()
         # Circular rules taken at a trial value, or at their solution (see _solve).
         self.overrides: dict[str, object] = {}
+        self.call_depth = 0  # recursive calls under way
+        self.calls: dict[tuple[object, ...], object] = {}  # recursive calls made: (rule, function, args) → value
 
     # ------------------------------------------------------------ public
     def rule(self, name: str) -> _Done:
@@ -112,6 +128,8 @@ class Evaluation:
             value = self._solve(info, frame) if info.decl.circular else self.ev(info.decl.expr, {})
         except EvaluationError as problem:
             error = problem if problem.rule else EvaluationError(problem.message, problem.span, name)
+        except RecursionError:  # an expression nested past Python's limit (recursion itself is bounded above)
+            error = EvaluationError(f"`{name}` is nested too deeply to evaluate", info.decl.expr.span, name)
         finally:
             self.frames.pop()
         done = _Done(value, frozenset(frame.readings), error)
@@ -350,6 +368,8 @@ class Evaluation:
             if frame is not None:
                 frame.readings.update(info.decl.uses.names)
             scope = {name: value for (name, _), value in zip(info.params, args, strict=False)}
+            if e.function in program.recursive:
+                return self._recursive_call(e, scope, args, frame)
             return self.ev(info.decl.expr, scope)
         builtin = BUILTINS[e.function]
         if not builtin.skips_none and any(a is None for a in args):
@@ -360,6 +380,37 @@ class Evaluation:
             raise EvaluationError(str(problem), e.span) from None
         except (DecimalException, ZeroDivisionError, OverflowError, ValueError) as problem:
             raise EvaluationError(f"{e.function}() failed: {problem}", e.span) from None
+
+    def _recursive_call(self, e: ast.Call, scope: dict[str, object], args: list[object],
+                        frame: _Frame | None) -> object:
+        # Memoised per rule: a call repeated within one rule adds nothing to its reads
+        # and readings, which the first call already added to the same frame.
+        key: tuple[object, ...] | None = (frame.rule if frame is not None else None, e.function,
+                                          *map(_hashable, args))
+        try:
+            if key in self.calls:
+                return self.calls[key]
+        except TypeError:  # an argument without a value identity (a calendar): not memoised
+            key = None
+        if self.call_depth >= MAX_CALL_DEPTH:
+            raise EvaluationError(f"`{e.function}` called itself more than {MAX_CALL_DEPTH:,} calls deep; "
+                                  "a recursion must reach its base case sooner", e.span)
+        body = self.program.functions[e.function].decl.expr
+        tracing = self.tracing
+        self.call_depth += 1
+        if self.call_depth > 1:
+            self.tracing = False
+        try:
+            if self.call_depth % _FRESH_STACK_EVERY == 0:
+                value = _on_fresh_stack(lambda: self.ev(body, scope))
+            else:
+                value = self.ev(body, scope)
+        finally:
+            self.call_depth -= 1
+            self.tracing = tracing
+        if key is not None:
+            self.calls[key] = value
+        return value
 
     def _aggregate(self, e: ast.Aggregate, env: dict[str, object]) -> object:
         source = self.ev(e.source, env)
@@ -610,6 +661,35 @@ _DISPATCH: dict[type, Any] = {
 }
 
 
+def _hashable(value: object) -> object:
+    """A value as a memo key: records and lists by their contents."""
+    if isinstance(value, dict):
+        return tuple((k, _hashable(v)) for k, v in value.items())
+    if isinstance(value, tuple):
+        return tuple(_hashable(v) for v in value)
+    return value
+
+
+def _on_fresh_stack(compute: Callable[[], object]) -> object:
+    """``compute()`` on a new thread, which starts with an empty Python stack; the
+    caller waits for it, so the evaluation still runs one step at a time."""
+    outcome: list[tuple[bool, object]] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, compute()))
+        except BaseException as problem:  # handed back to the caller's thread as is
+            outcome.append((False, problem))
+
+    thread = threading.Thread(target=run, name="clause-recursion")
+    thread.start()
+    thread.join()
+    succeeded, value = outcome[0]
+    if not succeeded:
+        raise value  # type: ignore[misc]
+    return value
+
+
 def _member(enum: T.EnumType, name: str) -> Member:
     return Member(enum.name, name, enum.members.index(name))
 
@@ -640,23 +720,14 @@ def power(base: Any, exponent: int, decimal: bool = False) -> Any:
 
 
 def _arith(op: str, left: Any, right: Any) -> Any:
-    if isinstance(left, int) and isinstance(right, int) and not isinstance(left, bool):
+    if type(left) is int and type(right) is int and op != "/":
         if op == "+":
             return left + right
         if op == "-":
             return left - right
-        if op == "*":
-            return left * right
-        return EXACT.divide(Decimal(left), Decimal(right))
-    if isinstance(left, (Decimal, int)) and isinstance(right, (Decimal, int)):
-        a, b = Decimal(left), Decimal(right)
-        if op == "+":
-            return EXACT.add(a, b)
-        if op == "-":
-            return EXACT.subtract(a, b)
-        if op == "*":
-            return EXACT.multiply(a, b)
-        return EXACT.divide(a, b)
+        return left * right
+    if isinstance(left, _NUMBER) and isinstance(right, _NUMBER) and not isinstance(left, bool):
+        return arith(op, left, right)
     if isinstance(left, dt.timedelta) and isinstance(right, int):
         return left * right
     if isinstance(left, int) and isinstance(right, dt.timedelta):
@@ -667,6 +738,8 @@ def _arith(op: str, left: Any, right: Any) -> Any:
         return left - right
     raise EvaluationError(f"cannot apply {op} to {left!r} and {right!r}", Span("<engine>", 0, 0, 0, 0))
 
+
+_NUMBER = (Decimal, int, Fraction)
 
 _COMPARE: dict[str, Any] = {
     "=": lambda a, b: a == b,

@@ -20,9 +20,17 @@ of the file are shared by every case (a case's own facts override them)::
           period_end: "2003-06-19T09:15:00-05:00"
 
 Expected values are written in the canonical output encoding (`clause eval
---format json`); `null` expects an undetermined result (or none). Amounts
-compare as numbers (`0` matches `"0.00"`), datetimes compare their instant
-and their UTC offset. Any result or define of the contract may be expected.
+--format json`). ``undetermined`` expects a result that waits for facts not
+given, ``none`` the value none (e.g. no redemption happened); ``null`` accepts
+either. Amounts compare as numbers (`0` matches `"0.00"`), datetimes compare
+their instant and their UTC offset. Any result or define of the contract may
+be expected.
+
+A value without a finite decimal expansion (1000/3.327) is expected to a
+precision: ``"≈300.571085"`` (within half a unit of the last digit written),
+``{approx: "300.571085", places: 6}`` (the same, the places stated), or
+``{approx: "300.57", tolerance: "0.01"}``; the 28 significant digits that
+`clause eval` prints (and any longer correct rounding) also match as written.
 
 The contract is the file's ``contract:`` key (a path relative to the test
 file). Without it, the directory convention applies: a test file in a
@@ -45,6 +53,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -247,13 +256,39 @@ def _moment(value: Any) -> dt.datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
-def matches(expected: Any, actual: Any, t: T.Type) -> bool:
-    """Whether an expected value (as written in the test file) matches an encoded result."""
+UNDETERMINED = "undetermined"
+NONE = "none"
+_ENCODED_ONLY = object()
+
+
+def matches(expected: Any, actual: Any, t: T.Type, value: Any = _ENCODED_ONLY) -> bool:
+    """Whether an expected value (as written in the test file) matches a result:
+    ``actual`` is its canonical encoding, ``value`` the value itself (which tells
+    undetermined from none, and holds a non-terminating number exactly)."""
+    from engine.values import SIGNIFICANT_DIGITS, Unknown
+
+    known = value is not _ENCODED_ONLY
+    if isinstance(expected, str) and expected in (UNDETERMINED, NONE) and T.strip_optional(t) != T.TEXT:
+        if not known:
+            return actual is None
+        return isinstance(value, Unknown) if expected == UNDETERMINED else value is None
+    base = T.strip_optional(t)
+    approximation = _approximation(expected, base)
+    if approximation is not None:
+        exact = _exact_number(value if known else actual, base)
+        target, tolerance = approximation
+        return exact is not None and abs(exact - target) <= tolerance
     if expected is None or actual is None:
         return expected is None and actual is None
-    base = T.strip_optional(t)
     if base == T.BOOLEAN or isinstance(expected, bool) or isinstance(actual, bool):
         return isinstance(expected, bool) and isinstance(actual, bool) and expected == actual
+    if isinstance(value, Fraction) and base in (T.MONEY, T.DECIMAL, T.PERCENT):
+        # A non-terminating value written out to at least the digits `clause eval`
+        # shows matches when it is the value rounded at its last digit.
+        written = _decimal(str(expected).rstrip().removesuffix("%"))
+        if written is None or len(written.as_tuple().digits) < SIGNIFICANT_DIGITS:
+            return False
+        return abs(Fraction(written) / (100 if base == T.PERCENT else 1) - value) <= _half_unit(written, base)
     if base in (T.MONEY, T.DECIMAL, T.INTEGER):
         left, right = _decimal(expected), _decimal(actual)
         return left is not None and right is not None and left == right
@@ -267,13 +302,58 @@ def matches(expected: Any, actual: Any, t: T.Type) -> bool:
     if base == T.DURATION and isinstance(expected, int):
         return bool(actual == f"P{expected}D")
     if isinstance(base, T.ListType):
+        items = value if known and isinstance(value, tuple) else [_ENCODED_ONLY] * len(actual or ())
         return isinstance(expected, list) and isinstance(actual, list) and len(expected) == len(actual) and all(
-            matches(e, a, base.element) for e, a in zip(expected, actual, strict=True))
+            matches(e, a, base.element, v) for e, a, v in zip(expected, actual, items, strict=False))
     if isinstance(base, T.RecordType):
         fields = dict(base.fields)
+        record = value if known and isinstance(value, dict) else {}
         return isinstance(expected, dict) and isinstance(actual, dict) and set(expected) == set(actual) and all(
-            matches(expected[k], actual[k], fields.get(k, T.ANY)) for k in expected)
+            matches(expected[k], actual[k], fields.get(k, T.ANY), record.get(k, _ENCODED_ONLY)) for k in expected)
     return str(expected) == str(actual) if isinstance(expected, str) else bool(expected == actual)
+
+
+def _half_unit(written: Decimal, base: T.Type) -> Fraction:
+    exponent = written.as_tuple().exponent
+    places = -exponent if isinstance(exponent, int) else 0
+    return Fraction(1, 2 * 10 ** places) / (100 if base == T.PERCENT else 1)
+
+
+def _approximation(expected: Any, base: T.Type) -> tuple[Fraction, Fraction] | None:
+    """``"≈X"``, ``{approx: X, places: N}`` or ``{approx: X, tolerance: T}`` as (X, the
+    largest distance allowed), in the value's own units (a percent as a fraction)."""
+    scale = 100 if base == T.PERCENT else 1
+    if isinstance(expected, str) and expected.startswith("≈"):
+        written = _decimal(expected[1:].strip().removesuffix("%"))
+        if written is None:
+            return None
+        return Fraction(written) / scale, _half_unit(written, base)
+    if not (isinstance(expected, dict) and "approx" in expected and set(expected) <= {"approx", "places", "tolerance"}):
+        return None
+    written = _decimal(str(expected["approx"]).strip().removesuffix("%"))
+    if written is None:
+        return None
+    if "tolerance" in expected:
+        tolerance = _decimal(str(expected["tolerance"]).strip().removesuffix("%"))
+        allowed = Fraction(tolerance) / scale if tolerance is not None else Fraction(0)
+    elif "places" in expected and isinstance(expected["places"], int):
+        allowed = Fraction(1, 2 * 10 ** expected["places"]) / scale
+    else:
+        allowed = _half_unit(written, base)
+    return Fraction(written) / scale, allowed
+
+
+def _exact_number(value: Any, base: T.Type) -> Fraction | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (Fraction, Decimal, int)):
+        return Fraction(value)
+    if isinstance(value, str):  # an encoded value
+        written = _decimal(value.removesuffix("%"))
+        if written is None:
+            return None
+        return Fraction(written) / (100 if value.endswith("%") else 1)
+    return None
 
 
 def _shown(value: Any) -> str:
@@ -293,7 +373,7 @@ class CaseOutcome:
 
 def run_case(program: Program, case: Case) -> CaseOutcome:
     from engine.api import evaluate
-    from engine.values import Unknown, encode
+    from engine.values import Unknown, encode, is_rounded
 
     if not case.expect:
         return CaseOutcome(False, [f"{case.scenario.path}:{case.line}: error: the case `{case.title}` expects "
@@ -314,14 +394,16 @@ def run_case(program: Program, case: Case) -> CaseOutcome:
         done = outcome.evaluation.rule(str(name))
         value = done.value
         actual = encode(value, info.type)
-        if done.error is None and matches(expected, actual, info.type):
+        if done.error is None and matches(expected, actual, info.type, value):
             continue
         if done.error is not None:
             shown = f"error: {done.error.message} ({done.error.span})"
         elif isinstance(value, Unknown):
             shown = f"null (undetermined: waits for {', '.join(sorted(value.missing))})"
+        elif value is None:
+            shown = "null (none)"
         else:
-            shown = _shown(actual)
+            shown = _shown(actual) + (" (rounded: the exact value does not terminate)" if is_rounded(value) else "")
         span = info.decl.span
         section = f", section {info.section}" if info.section else ""
         lines = [f"{where}: `{name}`",

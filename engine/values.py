@@ -1,7 +1,12 @@
-"""Runtime values and their canonical encoding.
+"""Runtime values, exact arithmetic on them, and their canonical encoding.
 
-Money, decimals and percents are ``Decimal`` (a percent is held as a fraction:
-35% is ``Decimal("0.35")``); integers are ``int``; dates, datetimes and
+Money, decimals and percents are exact: a ``Decimal`` when the value has a
+finite decimal expansion, a ``Fraction`` (in lowest terms) only when it has
+none, such as 1000/3.41 (a percent is held as a fraction: 35% is
+``Decimal("0.35")``). Arithmetic stays on Decimal while every result
+terminates and moves to ``Fraction`` only for a quotient that does not;
+a ``Fraction`` that comes back to a terminating value is a ``Decimal`` again.
+Integers are ``int``; dates, datetimes and
 durations are the ``datetime`` module's types; enum members are ``Member``;
 records are dicts; lists are tuples; ``None`` is the value ``none``.
 ``Unknown`` marks a value that depends on facts the scenario left out.
@@ -12,15 +17,40 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Context, Decimal, DivisionByZero, InvalidOperation, Overflow
+from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
+    ROUND_CEILING,
+    ROUND_FLOOR,
+    ROUND_HALF_EVEN,
+    ROUND_HALF_UP,
+    Context,
+    Decimal,
+    DivisionByZero,
+    Inexact,
+    InvalidOperation,
+    Overflow,
+)
+from fractions import Fraction
+from math import gcd
 from typing import Any
 
 from engine import types as T
 from engine.periods import Period
 
-# Exact arithmetic: 40 significant digits, and every inexact corner an error.
-# Rounding happens only through the language's round().
-EXACT = Context(prec=40, traps=[InvalidOperation, DivisionByZero, Overflow])
+# The fast path of exact arithmetic: Decimal at 40 significant digits with every
+# inexact result trapped. A trapped result (a quotient that does not terminate, a
+# product longer than 40 digits) is computed again as a Fraction by ``arith``, so
+# nothing is ever rounded here; rounding happens only through the language's round().
+EXACT = Context(prec=40, traps=[InvalidOperation, DivisionByZero, Overflow, Inexact])
+
+# How many significant digits a value without a finite decimal expansion is written
+# to (the canonical encoding, the eval table, memos); the value is marked as rounded.
+SIGNIFICANT_DIGITS = 28
+_SHOWN = Context(prec=SIGNIFICANT_DIGITS, rounding=ROUND_HALF_EVEN, traps=[InvalidOperation, DivisionByZero])
+
+Number = Decimal | int | Fraction
 
 
 @dataclass(frozen=True)
@@ -57,10 +87,195 @@ class Member:
         return self.name
 
 
+# ---------------------------------------------------------------- exact arithmetic
+
+
+_FROM_COPRIME = getattr(Fraction, "_from_coprime_ints", None)
+
+
+def _fraction(numerator: int, denominator: int) -> Fraction:
+    """numerator/denominator, already in lowest terms with denominator > 1, without
+    Fraction's second reduction (the constructor that skips it is private and its
+    spelling differs between Python 3.11 and 3.12)."""
+    if _FROM_COPRIME is not None:
+        return _FROM_COPRIME(numerator, denominator)  # type: ignore[no-any-return]
+    fraction: Fraction = Fraction(numerator, denominator, _normalize=False)  # type: ignore[call-overload]
+    return fraction
+
+
+def _ratio(numerator: int, denominator: int) -> Decimal | Fraction:
+    """numerator/denominator (denominator != 0) as ``settle`` would give it."""
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    common = gcd(numerator, denominator)
+    if common != 1:
+        numerator //= common
+        denominator //= common
+    if denominator == 1:
+        return Decimal(numerator)
+    twos = (denominator & -denominator).bit_length() - 1
+    rest = denominator >> twos
+    fives = 0
+    while rest % 5 == 0:
+        rest //= 5
+        fives += 1
+    if rest != 1:
+        return _fraction(numerator, denominator)
+    places = max(twos, fives)
+    return Decimal(f"{numerator * (10 ** places // denominator)}E-{places}")
+
+
+def settle(value: Fraction) -> Decimal | Fraction:
+    """``value`` as a Decimal when its decimal expansion terminates (its denominator
+    has no prime factor but 2 and 5); otherwise the Fraction itself."""
+    return _ratio(value.numerator, value.denominator)
+
+
+def add(left: Number, right: Number) -> Decimal | Fraction:
+    try:
+        return EXACT.add(left, right)  # type: ignore[arg-type]
+    except (Inexact, TypeError):  # longer than 40 digits, or an operand is a Fraction
+        return settle(Fraction(left) + Fraction(right))
+
+
+def subtract(left: Number, right: Number) -> Decimal | Fraction:
+    try:
+        return EXACT.subtract(left, right)  # type: ignore[arg-type]
+    except (Inexact, TypeError):
+        return settle(Fraction(left) - Fraction(right))
+
+
+def multiply(left: Number, right: Number) -> Decimal | Fraction:
+    try:
+        return EXACT.multiply(left, right)  # type: ignore[arg-type]
+    except (Inexact, TypeError):
+        return settle(Fraction(left) * Fraction(right))
+
+
+def divide(left: Number, right: Number) -> Decimal | Fraction:
+    """left / right exactly. Most quotients of amounts do not terminate, so the
+    Decimal quotient is checked by multiplying back (exactly) rather than by
+    trapping Inexact, which costs an exception each time."""
+    if type(left) is not Fraction and type(right) is not Fraction:
+        quotient = _QUOTIENT.divide(left, right)  # type: ignore[arg-type]
+        if _UNBOUNDED.multiply(quotient, right) == left:  # type: ignore[arg-type]
+            return quotient
+    left_numerator, left_denominator = left.as_integer_ratio()
+    right_numerator, right_denominator = right.as_integer_ratio()
+    if right_numerator == 0:
+        raise ZeroDivisionError("division by zero")
+    return _ratio(left_numerator * right_denominator, left_denominator * right_numerator)
+
+
+# divide(): the 40-digit quotient, rounded, then multiplied back with no rounding at all.
+_QUOTIENT = Context(prec=40, traps=[InvalidOperation, DivisionByZero, Overflow])
+_UNBOUNDED = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[InvalidOperation, Overflow])
+
+
+def arith(op: str, left: Number, right: Number) -> Decimal | Fraction:
+    """``left op right`` (+, -, *, /) exactly: on Decimal while the result terminates
+    in 40 digits, as a Fraction otherwise. Division by zero raises DivisionByZero
+    or ZeroDivisionError."""
+    return _OPERATIONS[op](left, right)
+
+
+_OPERATIONS = {"+": add, "-": subtract, "*": multiply, "/": divide}
+
+ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "up": ROUND_CEILING, "down": ROUND_FLOOR}
+
+
+def round_units(numerator: int, denominator: int, mode: str) -> int:
+    """The integer numerator/denominator (denominator > 0) rounds to: half_up takes
+    a tie away from zero, half_even to the even neighbour; up is toward +infinity,
+    down toward -infinity (ceiling and floor, the Decimal modes the language has
+    always meant by up and down)."""
+    floor, remainder = divmod(numerator, denominator)
+    if remainder == 0 or mode == "down":
+        return floor
+    if mode == "up":
+        return floor + 1
+    twice = 2 * remainder
+    if twice != denominator:
+        return floor + 1 if twice > denominator else floor
+    if mode == "half_up":  # a tie, exactly
+        return floor + 1 if numerator > 0 else floor
+    return floor if floor % 2 == 0 else floor + 1
+
+
+def round_to(value: Number, increment: Number, mode: str) -> Decimal:
+    """``value`` rounded to a multiple of ``increment`` (> 0) by ``mode``, decided on the
+    exact value; the result has the increment's decimal places (1.2 to $0.01 is 1.20)."""
+    if type(value) is not Fraction and type(increment) is not Fraction:
+        try:
+            units = EXACT.divide(value, increment).to_integral_value(rounding=ROUNDING[mode])  # type: ignore[arg-type]
+            return _quantized(EXACT.multiply(units, increment), increment)  # type: ignore[arg-type]
+        except Inexact:
+            pass
+    value_numerator, value_denominator = value.as_integer_ratio()
+    step_numerator, step_denominator = increment.as_integer_ratio()
+    count = round_units(value_numerator * step_denominator, value_denominator * step_numerator, mode)
+    product = _ratio(count * step_numerator, step_denominator)
+    if isinstance(product, Fraction):  # an increment without a finite expansion, e.g. 1/3
+        raise ArithmeticError("the rounding increment must be a terminating decimal")
+    return _quantized(product, increment)
+
+
+def _quantized(value: Decimal, increment: Number) -> Decimal:
+    if isinstance(increment, Decimal):
+        exponent = increment.as_tuple().exponent
+        if isinstance(exponent, int) and exponent < 0:
+            return value.quantize(increment, context=_QUOTIENT)
+    return value
+
+
+def is_multiple(value: Number, unit: Number) -> bool:
+    if type(value) is not Fraction and type(unit) is not Fraction:
+        try:
+            return EXACT.remainder(value, unit) == 0  # type: ignore[arg-type]
+        except InvalidOperation:
+            pass  # a quotient longer than 40 digits
+    return (Fraction(value) / Fraction(unit)).denominator == 1
+
+
+def is_rounded(value: object) -> bool:
+    """Whether a value's canonical encoding is rounded: it is (or holds) a number
+    without a finite decimal expansion, written to SIGNIFICANT_DIGITS digits."""
+    if isinstance(value, Fraction):
+        return True
+    if isinstance(value, dict):
+        return any(is_rounded(v) for v in value.values())
+    if isinstance(value, tuple):
+        return any(is_rounded(v) for v in value)
+    return False
+
+
+def shown(value: Fraction) -> Decimal:
+    """A Fraction to SIGNIFICANT_DIGITS significant digits (half even), for display only."""
+    return _SHOWN.divide(Decimal(value.numerator), Decimal(value.denominator))
+
+
+def displayable(value: object) -> object:
+    """``value`` with every Fraction replaced by its rounded Decimal (``shown``), for
+    code that formats Decimals; pair it with ``is_rounded`` to mark the result "≈"."""
+    if isinstance(value, Fraction):
+        return shown(value)
+    if isinstance(value, dict):
+        return {k: displayable(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(displayable(v) for v in value)
+    return value
+
+
+# ---------------------------------------------------------------- canonical encoding
+
+
 def encode(value: object, type_: T.Type) -> Any:
-    """The canonical JSON encoding of a value (interface.md)."""
+    """The canonical JSON encoding of a value (interface.md). A Fraction is written
+    to SIGNIFICANT_DIGITS significant digits (``is_rounded`` says so)."""
     if value is None or isinstance(value, Unknown):
         return None
+    if isinstance(value, Fraction):
+        value = shown(value)
     base = T.strip_optional(type_)
     if base == T.PERCENT and isinstance(value, Decimal):
         return format_percent(value)

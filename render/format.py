@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from engine import types as T
 from engine.periods import Period
-from engine.values import Member, Unknown, format_decimal, format_money, format_percent
+from engine.values import Member, Unknown, format_decimal, format_money, format_percent, shown
+
+# Marks a value shown rounded because its exact value has no finite decimal expansion.
+APPROXIMATELY = "≈"
 
 AGENCY_NAMES = {"moodys": "Moody's", "sp": "S&P"}
 
@@ -62,6 +66,8 @@ def human(value: object, type_: T.Type | None = None) -> str:
         return "undetermined"
     if value is None:
         return "none"
+    if isinstance(value, Fraction):
+        return APPROXIMATELY + human(shown(value), type_)
     base = T.strip_optional(type_) if type_ is not None else None
     if isinstance(value, bool):
         return "yes" if value else "no"
@@ -193,6 +199,9 @@ def place_name(zone_key: str | None) -> str:
 
 def prose(value: object, type_: T.Type | None = None, home: dt.tzinfo | None = None) -> str:
     """A value as written in a sentence of a memo."""
+    if isinstance(value, Fraction):  # cut short with an ellipsis, or else marked ≈
+        text = prose(shown(value), type_, home)
+        return text if _ELLIPSIS in text else APPROXIMATELY + text
     base = T.strip_optional(type_) if type_ is not None else None
     if isinstance(value, Decimal) and not isinstance(value, bool):
         if base == T.MONEY:

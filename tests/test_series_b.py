@@ -49,10 +49,9 @@ def _values(program: Program, facts: dict[str, Any]) -> dict[str, Any]:
     return {name: r.value for name, r in evaluate(program, facts).results.items()}
 
 
-def _close(value: object, exact: Fraction) -> bool:
-    """A quotient that does not terminate, held to the engine's 40 digits."""
-    assert isinstance(value, Decimal)
-    return abs(Fraction(value) - exact) < Fraction(1, 10**30)
+def _exactly(value: object, exact: Fraction) -> bool:
+    """A quotient that does not terminate is held exactly (a Fraction), never rounded."""
+    return isinstance(value, Fraction) and value == exact
 
 
 # ================================================================ Section 1 and 2
@@ -164,8 +163,7 @@ def test_what_is_a_liquidation(program: Program, transaction: str, is_liquidatio
 
 def test_votes_per_share_equal_the_conversion_rate(program: Program) -> None:
     results = _values(program, {"holder_series_b_shares": 341})
-    assert _close(results["votes_per_share"], Fraction(1000) / Fraction("3.41"))
-    assert results["votes_per_share"].quantize(Decimal("0.001")) == Decimal("293.255")
+    assert _exactly(results["votes_per_share"], Fraction(1000) / Fraction("3.41"))
     assert results["holder_votes"] == Decimal("100000")  # 341 x 1000 / 3.41
 
 
@@ -198,7 +196,7 @@ def test_five_shares_at_3_41_with_cash_for_the_fraction(program: Program) -> Non
     assert results["common_shares_on_conversion"].value == 1466
     assert results["cash_in_lieu"].value == Decimal("0.70")
     assert results["fraction_on_conversion"].value == Decimal("0.28")
-    assert _close(results["conversion_rate"].value, Fraction(1000) / Fraction("3.41"))
+    assert _exactly(results["conversion_rate"].value, Fraction(1000) / Fraction("3.41"))
     assert Decimal(outcome.to_json()["results"]["cash_in_lieu"]["value"]) == Decimal("0.70")
 
 
@@ -284,7 +282,7 @@ def test_the_worked_anti_dilution_example(program: Program) -> None:
     assert results["shares_deemed_outstanding"].value == 300_000_000
     assert results["adjustment_triggered"].value is True
     assert results["new_conversion_price"].value == Decimal("3.327")
-    assert _close(results["new_conversion_rate"].value, Fraction(1000) / Fraction("3.327"))
+    assert _exactly(results["new_conversion_rate"].value, Fraction(1000) / Fraction("3.327"))
     assert outcome.to_json()["results"]["new_conversion_price"]["value"] == "3.327"
     assert "nearest_tenth_of_a_cent" in results["new_conversion_price"].readings
 
@@ -369,7 +367,7 @@ def test_subdivisions_and_combinations(program: Program, before: int, after: int
     change = "subdivision" if after > before else "combination"
     results = _values(program, {"capital_change": change, "common_shares_before_change": before,
                                 "common_shares_after_change": after})
-    assert _close(results["conversion_rate_after_capital_change"], rate)
+    assert _exactly(results["conversion_rate_after_capital_change"], rate)
     assert results["conversion_price_after_capital_change"] == price
     assert results["capital_change_valid"] is True
 

@@ -1,0 +1,208 @@
+"""Exact arithmetic (issue 8, item 1) and recursion (item 6).
+
+Expected values are worked out by hand or with Python's ``Fraction``:
+
+* tests/exact/nvca_conversion.clause, §4: 3 shares of Series A at a $0.75
+  Conversion Price and a $1.00 Original Issue Price convert into
+  3 x 1.00 / 0.75 = 4 shares exactly, so no fraction is left and the cash in
+  lieu is $0.00 (at 40 digits 3.999...9 rounded down to 3 shares and $0.75 cash).
+* §5: 5% of 7,000,000 is 350,000. §6: a $10,000,000 cap over 7,000,000 shares
+  is a Safe Price of $10/7 (no finite expansion); $500,000 / ($10/7) = 350,000.
+* tests/exact/recursion.clause: 1 + ... + 1000 = 1000 x 1001 / 2 = 500,500;
+  Fibonacci numbers from Python's own loop.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from engine import types as T
+from engine.api import evaluate, load_contract
+from engine.check import Program
+from engine.compile import compiled_evaluation
+from engine.evaluate import MAX_CALL_DEPTH, Evaluation
+from engine.scenario import validate_mapping
+from engine.values import divide, encode, is_rounded, multiply, round_to
+
+from helpers import clause
+
+HERE = Path(__file__).resolve().parent / "exact"
+
+
+@pytest.fixture(scope="module")
+def nvca() -> Program:
+    return load_contract(HERE / "nvca_conversion.clause", strict=True)
+
+
+@pytest.fixture(scope="module")
+def recursion() -> Program:
+    return load_contract(HERE / "recursion.clause", strict=True)
+
+
+def _both(program: Program, facts: dict[str, Any], names: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The reference evaluator's values and the compiled evaluator's."""
+    valid = validate_mapping(program, facts).values
+    reference = Evaluation(program, valid)
+    compiled = compiled_evaluation(program, valid, names)
+    return ({n: reference.rule(n).value for n in names}, {n: compiled.rule(n).value for n in names})
+
+
+NVCA = {"preferred_shares": 3, "conversion_price": "$0.75", "fair_market_value": "$0.75",
+        "ownership_percentage": "5%", "capitalization": 7_000_000, "valuation_cap": "$10,000,000",
+        "purchase_amount": "$500,000"}
+
+
+def test_three_shares_at_75_cents_convert_into_exactly_four_shares(nvca: Program) -> None:
+    names = ("conversion_rate", "common_shares", "cash_in_lieu", "ownership_shares", "safe_shares")
+    for values in _both(nvca, NVCA, names):
+        assert values["conversion_rate"] == Fraction(4, 3)
+        assert values["common_shares"] == 4
+        assert values["cash_in_lieu"] == Decimal("0.00")
+        assert values["ownership_shares"] == 350_000
+        assert values["safe_shares"] == 350_000
+
+
+def test_a_non_terminating_value_is_written_rounded_and_says_so(nvca: Program) -> None:
+    result = evaluate(nvca, NVCA).to_json()["results"]
+    assert result["conversion_rate"]["value"] == "1.333333333333333333333333333"  # 28 significant digits
+    assert result["conversion_rate"]["rounded"] is True
+    assert "rounded" not in result["common_shares"] and result["cash_in_lieu"]["value"] == "0.00"
+
+
+def test_the_text_table_marks_a_rounded_value(tmp_path: Path) -> None:
+    scenario = tmp_path / "s.json"
+    scenario.write_text(json.dumps({"facts": NVCA}), encoding="utf-8")
+    run = clause("eval", str(HERE / "nvca_conversion.clause"), str(scenario))
+    assert run.code == 0, run.err
+    assert "≈1.333333333333333333333333333" in run.out
+    data = json.loads(clause("eval", str(HERE / "nvca_conversion.clause"), str(scenario), "--format", "json").out)
+    assert data["results"]["conversion_rate"]["rounded"] is True
+
+
+def test_terminating_arithmetic_stays_decimal() -> None:
+    assert type(divide(Decimal("1.00"), Decimal("0.75"))) is Fraction
+    assert multiply(3, divide(Decimal("1.00"), Decimal("0.75"))) == 4
+    assert type(multiply(3, divide(Decimal("1.00"), Decimal("0.75")))) is Decimal  # back on the fast path
+    assert divide(Decimal(1), Decimal(8)) == Decimal("0.125") and type(divide(Decimal(1), 8)) is Decimal
+    assert divide(Decimal(1), 2**70) == Fraction(1, 2**70)  # longer than 40 digits, still a Decimal
+    assert type(divide(Decimal(1), 2**70)) is Decimal
+    assert encode(Fraction(2, 3), T.PERCENT) == "66.66666666666666666666666667%" and is_rounded((Fraction(1, 3),))
+
+
+MODES = ("half_up", "half_even", "up", "down")
+
+
+def _fraction_round(q: Fraction, step: Fraction, mode: str) -> Fraction:
+    """Python's Fraction rounding: round() is half even; half up takes ties away from zero."""
+    units = q / step
+    if mode == "half_even":
+        whole = round(units)
+    elif mode == "up":
+        whole = math.ceil(units)
+    elif mode == "down":
+        whole = math.floor(units)
+    else:
+        whole = int(math.copysign(math.floor(abs(units) + Fraction(1, 2)), units))
+    return whole * step
+
+
+cents = st.integers(min_value=-10**9, max_value=10**9).map(lambda n: Decimal(n).scaleb(-2))
+positive = st.integers(min_value=1, max_value=10**8).map(lambda n: Decimal(n).scaleb(-2))
+steps = st.sampled_from([Decimal("0.01"), Decimal("0.001"), Decimal("1"), Decimal("0.25"), Decimal("5")])
+
+
+@settings(max_examples=300, deadline=None)
+@given(a=cents, b=positive, step=steps, mode=st.sampled_from(MODES))
+def test_every_rounding_of_a_quotient_matches_fraction(a: Decimal, b: Decimal, step: Decimal, mode: str) -> None:
+    expected = _fraction_round(Fraction(a) / Fraction(b), Fraction(step), mode)
+    assert round_to(divide(a, b), step, mode) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(units=st.integers(min_value=-10**6, max_value=10**6), b=positive, step=steps,
+       mode=st.sampled_from(MODES))
+def test_exact_ties_round_as_fraction_does(units: int, b: Decimal, step: Decimal, mode: str) -> None:
+    # a = (units + 1/2) x step x b, so a / b lies exactly halfway between two multiples of step.
+    a = (Decimal(2 * units + 1) * step * b) / 2
+    quotient = divide(a, b)
+    assert Fraction(quotient) / Fraction(step) - units == Fraction(1, 2)
+    assert round_to(quotient, step, mode) == _fraction_round(Fraction(a) / Fraction(b), Fraction(step), mode)
+
+
+ROUNDING_CLAUSE = """
+contract "Rounding (test)"
+  dated 2024-01-01
+  party "Example Co." as "Corporation"
+  governing law "Delaware"
+  home zone "America/New_York"
+
+fact a: money "a dividend"
+fact b: money "a divisor"
+
+section "1" "Rounding"
+  result rounded_half_up: money = round(a / b * $1, $0.01, half_up)
+  result rounded_half_even: money = round(a / b * $1, $0.01, half_even)
+  result rounded_up: money = round(a / b * $1, $0.01, up)
+  result rounded_down: money = round(a / b * $1, $0.01, down)
+  result whole: integer = round(3 * (a / b), 1, down)
+"""
+
+
+@pytest.fixture(scope="module")
+def rounding(tmp_path_factory: pytest.TempPathFactory) -> Program:
+    path = tmp_path_factory.mktemp("rounding") / "rounding.clause"
+    path.write_text(ROUNDING_CLAUSE, encoding="utf-8")
+    return load_contract(path)
+
+
+@settings(max_examples=150, deadline=None)
+@given(a=cents, b=positive, tie=st.booleans())
+def test_both_evaluators_round_quotients_as_fraction_does(rounding: Program, a: Decimal, b: Decimal,
+                                                          tie: bool) -> None:
+    if tie:  # a / b exactly half a cent past a whole cent
+        a = (Decimal(2 * int(a * 100) + 1) * Decimal("0.01") * b) / 2
+    names = ("rounded_half_up", "rounded_half_even", "rounded_up", "rounded_down", "whole")
+    q = Fraction(a) / Fraction(b)
+    for values in _both(rounding, {"a": str(a), "b": str(b)}, names):
+        for mode in MODES:
+            assert values[f"rounded_{mode}"] == _fraction_round(q, Fraction(1, 100), mode), (mode, a, b)
+        assert values["whole"] == math.floor(3 * q)
+
+
+def _fibonacci(n: int) -> int:
+    a, b = 0, 1
+    for _ in range(n):
+        a, b = b, a + b
+    return a
+
+
+def test_recursion_1000_deep_is_exact_and_memoised(recursion: Program) -> None:
+    facts = {"depth": 1000, "closings": [{"shares": 5, "price": "$1"}, {"shares": 7, "price": "$2"}]}
+    names = ("triangle_number", "fibonacci", "depth_is_even", "repeated_shares")
+    for values in _both(recursion, facts, names):  # the compiled evaluator hands recursion to the reference
+        assert values == {"triangle_number": 500_500, "fibonacci": _fibonacci(1000), "depth_is_even": True,
+                          "repeated_shares": 7000}
+
+
+def test_recursion_past_the_bound_is_a_located_error(recursion: Program) -> None:
+    evaluation = Evaluation(recursion, validate_mapping(recursion, {"depth": MAX_CALL_DEPTH + 1}).values)
+    error = evaluation.rule("triangle_number").error
+    assert error is not None and f"more than {MAX_CALL_DEPTH:,} calls deep" in error.message
+    assert (error.span.line, error.span.column) == (14, 66)  # the recursive call `triangle(n - 1)`
+    assert evaluation.rule("repeated_shares").value == 0  # the other results are still computed
+
+
+def test_a_traced_recursion_shows_the_outermost_call(recursion: Program) -> None:
+    outcome = evaluate(recursion, {"depth": 300}, trace=True)
+    assert outcome.results["triangle_number"].value == 300 * 301 // 2
+    step = outcome.evaluation.traces["triangle_number"].step
+    assert step is not None and step.value == 45150 and step.children  # the call of triangle(300), explained
