@@ -305,7 +305,20 @@ def _errors_json(diagnostics: Iterable[Diagnostic]) -> list[str]:
 
 
 def evaluate_item(program: Program, item: Item, fmt: str = "jsonl") -> list[Row]:
-    """Rows for one item; never raises for bad input."""
+    """Rows for one item; never raises: a scenario that fails in any way, even by
+    a fault of the engine, is a failed row, and the other scenarios go on."""
+    try:
+        return _evaluate_item(program, item, fmt)
+    except Exception as problem:
+        return [_failed(program, item.name, [_fault(item.path, item.line, problem)], None, fmt)]
+
+
+def _fault(path: str, line: int, problem: Exception) -> Diagnostic:
+    span = Span(path, line, 1, line, 2) if line else Span(path, 0, 0, 0, 0)
+    return Diagnostic(f"this scenario could not be evaluated: {type(problem).__name__}: {problem}", span)
+
+
+def _evaluate_item(program: Program, item: Item, fmt: str) -> list[Row]:
     from engine.api import evaluate
     from engine.scenario import Scenario, load_scenario
 
@@ -337,6 +350,9 @@ def evaluate_item(program: Program, item: Item, fmt: str = "jsonl") -> list[Row]
             outcome = evaluate(program, scenario)
         except ClauseError as error:
             rows.append(_failed(program, name, error.diagnostics, error.sources, fmt))
+            continue
+        except Exception as problem:  # one case of a test file: the file's other cases still run
+            rows.append(_failed(program, name, [_fault(item.path, item.line, problem)], None, fmt))
             continue
         data = outcome.to_json()
         data["scenario"] = name

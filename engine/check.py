@@ -88,6 +88,8 @@ class Program:
     # Functions that call themselves, directly or through other functions (evaluated
     # with memoisation and a depth bound; see recursive_functions).
     recursive: frozenset[str] = frozenset()
+    # Problems that do not stop evaluation (a loop variable hiding a declared name).
+    warnings: list[Diagnostic] = field(default_factory=list)
 
 
 def recursive_functions(functions: dict[str, FunctionInfo]) -> frozenset[str]:
@@ -112,6 +114,9 @@ def recursive_functions(functions: dict[str, FunctionInfo]) -> frozenset[str]:
 
 # `{principal_to_convert}` in an explain sentence: the value of a fact or rule.
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+# Declared names a loop variable or parameter can be mistaken for.
+_SHADOWABLE = ("fact", "define", "result", "zone", "calendar")
 
 _NAMESPACE_KINDS = ("fact", "define", "result", "function", "zone", "calendar", "type", "reading")
 
@@ -138,6 +143,7 @@ class _Checker:
         self.rules: dict[str, RuleInfo] = {}
         self.functions: dict[str, FunctionInfo] = {}
         self.results: list[str] = []
+        self.warnings: list[Diagnostic] = []
         self.node_types: dict[int, T.Type] = {}
         self.sections: dict[str, ast.Section] = {}
         self.rule_stack: list[str] = []
@@ -148,6 +154,22 @@ class _Checker:
 
     def error(self, message: str, span: Span | None, help: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(message, span, help))
+
+    def warn(self, message: str, span: Span | None, help: str | None = None) -> None:
+        warning = Diagnostic(message, span, help, severity="warning")
+        if warning not in self.warnings:  # an expression may be inferred more than once
+            self.warnings.append(warning)
+
+    def warn_if_shadowing(self, name: str, span: Span, what: str, inside: str) -> None:
+        """A local name (loop variable, parameter) that hides a declared one: within
+        ``inside`` the name means the local, which a reader may well not expect."""
+        declared = self.names.get(name)
+        if declared is None or declared[0] not in _SHADOWABLE:
+            return
+        kind, where = declared
+        self.warn(f"the {what} `{name}` hides the {kind} `{name}` (declared at {where}); {inside}, `{name}` "
+                  f"means the {what}, not the {kind}", span,
+                  help=f"rename the {what}, e.g. `{'each' if what == 'loop variable' else 'given'}_{name}`")
 
     # ------------------------------------------------------------ symbols
     def declare(self, name: str, kind: str, span: Span) -> bool:
@@ -331,6 +353,8 @@ class _Checker:
                     self.error(f"the default of `{name}` is {_a(found)}, but the fact is {_a(info.type)}",
                                info.decl.default.span)
         for name, signature in self.functions.items():
+            for param in signature.decl.params:
+                self.warn_if_shadowing(param.name, param.span, "parameter", f"in the body of `{name}`")
             scope = dict(signature.params)
             found = self.infer(signature.decl.expr, scope)
             if not T.assignable(found, signature.returns):
@@ -780,6 +804,17 @@ class _Checker:
                 self.error("rounding to a whole number of units uses the increment 1", increment.span)
         return outcome
 
+    def variable_span(self, e: ast.Aggregate) -> Span:
+        """Where ``for NAME in`` names the loop variable (the aggregate's own span if not found)."""
+        text = self.loaded.sources.text(e.span)
+        found = re.search(rf"\bfor\s+({re.escape(e.variable)})\b", text)
+        if not found or not text:
+            return e.span
+        before = text[: found.start(1)]
+        line = e.span.line + before.count("\n")
+        column = (len(before) - before.rfind("\n")) if "\n" in before else e.span.column + len(before)
+        return Span(e.span.file, line, column, line, column + len(e.variable))
+
     def infer_aggregate(self, e: ast.Aggregate, scope: dict[str, T.Type]) -> T.Type:
         if e.function not in AGGREGATES and e.function != "list":
             self.error(f"`{e.function}` is not an aggregate", e.function_span,
@@ -791,6 +826,7 @@ class _Checker:
         if not isinstance(source, T.ListType):
             self.error(f"`{e.function}` goes over a list, but this is {_a(source)}", e.source.span)
             return T.ERROR
+        self.warn_if_shadowing(e.variable, self.variable_span(e), "loop variable", f"inside this `{e.function}`")
         inner = {**scope, e.variable: source.element}
         if e.where is not None:
             self.expect_boolean(e.where, inner, "the `where` condition")
@@ -959,6 +995,8 @@ def check_program(loaded: LoadedFiles, main_path: str) -> tuple[Program | None, 
         requirements={name: decl.requirements for name, decl in checker.record_decls.items() if decl.requirements},
         month_end=checker.month_end,
         recursive=recursive_functions(checker.functions),
+        warnings=sorted(checker.warnings, key=lambda d: (d.span.file, d.span.line, d.span.column) if d.span
+                        else ("", 0, 0)),
     )
     return program, []
 

@@ -199,6 +199,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(error.render() + "\n")
             failed += 1
             continue
+        for warning in program.warnings:
+            err.write(warning.render(program.sources) + "\n")
         quotes = sum(len(s.quotes) for s in program.sections.values())
         out.write(f"{path}: ok ({len(program.sections)} sections, {quotes} quotes verified, "
                   f"{len(program.facts)} facts, {len(program.results)} results)\n")

@@ -1480,6 +1480,7 @@ class _Replay:
         self.steps = step.children
         if kind is ast.Name:
             value = self.name(e, env)  # type: ignore[arg-type]
+            step.local = e.name in env  # type: ignore[union-attr]
         else:
             value = _REPLAY[kind](self, e, env)
         self.steps = parent

@@ -58,6 +58,9 @@ class Step:
     children: list[Step] = field(default_factory=list)
     label: str | None = None
     error: str | None = None
+    # A name that is a loop variable or parameter here, not the fact or rule of that
+    # name (which it may hide): explanations must not describe it as the declared one.
+    local: bool = False
 
 
 @dataclass(frozen=True)
@@ -204,7 +207,7 @@ class Evaluation:
     def ev(self, node: ast.Expr, env: dict[str, object]) -> object:
         if not self.tracing:
             return self._ev(node, env)
-        step = Step(node)
+        step = Step(node, local=type(node) is ast.Name and node.name in env)  # type: ignore[union-attr]
         frame = self.frames[-1] if self.frames else None
         parent_steps = frame.steps if frame else []
         parent_steps.append(step)

@@ -20,6 +20,8 @@ def step_json(program: Program, step: Step) -> dict[str, Any]:
     }
     if isinstance(step.value, Unknown):
         data["missing"] = sorted(step.value.missing)
+    if step.local:  # a loop variable or parameter, not the fact or rule it may share a name with
+        data["local"] = True
     if step.label:
         data["label"] = step.label
     if step.error:

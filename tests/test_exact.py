@@ -31,7 +31,8 @@ from engine.check import Program
 from engine.compile import compiled_evaluation
 from engine.evaluate import MAX_CALL_DEPTH, Evaluation
 from engine.scenario import validate_mapping
-from engine.values import divide, encode, is_rounded, multiply, round_to
+from engine.testing import matches
+from engine.values import Unknown, divide, encode, is_rounded, multiply, round_to
 
 from helpers import clause
 
@@ -206,3 +207,86 @@ def test_a_traced_recursion_shows_the_outermost_call(recursion: Program) -> None
     assert outcome.results["triangle_number"].value == 300 * 301 // 2
     step = outcome.evaluation.traces["triangle_number"].step
     assert step is not None and step.value == 45150 and step.children  # the call of triangle(300), explained
+
+
+def test_one_failing_row_of_clause_run_never_stops_the_others(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.api
+
+    table = tmp_path / "depths.csv"
+    table.write_text("scenario,depth\nten,10\ntoo_deep,6000\nbroken,7\ntwenty,20\n", encoding="utf-8")
+    real = engine.api.evaluate
+
+    def evaluate_or_crash(program: Program, scenario: Any, **options: Any) -> Any:
+        if str(getattr(scenario, "facts", {}).get("depth")) == "7":  # an engine fault, in one row only
+            raise RuntimeError("a fault inside the engine")
+        return real(program, scenario, **options)
+
+    monkeypatch.setattr(engine.api, "evaluate", evaluate_or_crash)
+    run = clause("run", str(HERE / "recursion.clause"), str(table), "--format", "jsonl", "--workers", "1")
+    assert run.code == 1  # some scenarios failed
+    rows = {row["scenario"]: row for row in map(json.loads, run.out.splitlines())}
+    assert list(rows) == ["ten", "too_deep", "broken", "twenty"]
+    assert rows["ten"]["results"]["triangle_number"]["value"] == 55
+    assert rows["twenty"]["results"]["triangle_number"]["value"] == 210
+    assert "more than 5,000 calls deep" in rows["too_deep"]["results"]["triangle_number"]["error"]
+    assert "RuntimeError: a fault inside the engine" in rows["broken"]["errors"][0]
+    assert "broken" in run.err
+
+
+RATE = Fraction(1000) / Fraction("3.327")  # 300.57108506161707243763149984971...
+
+
+@pytest.mark.parametrize(("expected", "value", "type_", "ok"), [
+    ("undetermined", Unknown(frozenset({"x"})), T.MONEY, True),
+    ("undetermined", None, T.OptionalType(T.MONEY), False),
+    ("none", None, T.OptionalType(T.MONEY), True),
+    ("none", Unknown(frozenset({"x"})), T.OptionalType(T.MONEY), False),
+    (None, None, T.OptionalType(T.MONEY), True),  # null: either
+    (None, Unknown(frozenset({"x"})), T.MONEY, True),
+    ("≈300.571085061617", RATE, T.DECIMAL, True),
+    ("≈300.571085061618", RATE, T.DECIMAL, False),  # not the value rounded at its last digit
+    ({"approx": "300.57", "places": 2}, RATE, T.DECIMAL, True),
+    ({"approx": "300.58", "places": 2}, RATE, T.DECIMAL, False),
+    ({"approx": "300.6", "tolerance": "0.05"}, RATE, T.DECIMAL, True),
+    ({"approx": "300.6", "tolerance": "0.01"}, RATE, T.DECIMAL, False),
+    ("300.5710850616170724376314998", RATE, T.DECIMAL, True),  # as `clause eval` prints it (28 digits)
+    ("≈300.5710850616170724376314998", RATE, T.DECIMAL, True),  # as the table prints it
+    ("300.5710850616170724376314998497144574692", RATE, T.DECIMAL, True),  # 40 digits, correctly rounded
+    ("300.57", RATE, T.DECIMAL, False),  # a short plain decimal claims an exact value
+    ("≈33.333%", Fraction(1, 3), T.PERCENT, True),
+    ("≈1.25", Decimal("1.25"), T.MONEY, True),
+])
+def test_expectations_for_undetermined_none_and_non_terminating_values(expected: object, value: object,
+                                                                        type_: T.Type, ok: bool) -> None:
+    assert matches(expected, encode(value, type_), type_, value) is ok
+
+
+def test_a_local_hiding_a_declared_name_is_a_located_warning() -> None:
+    run = clause("check", str(HERE / "shadowing.clause"))
+    assert run.code == 0, run.err  # a warning, not an error
+    lines = run.err.splitlines()
+    loop = next(i for i, line in enumerate(lines) if "loop variable `closing` hides the result `closing`" in line)
+    assert lines[loop].startswith("tests/exact/shadowing.clause:22:30: warning: ")
+    assert lines[loop + 3].index("^") == lines[loop + 2].index("for closing") + len("for ")
+    assert "`each_closing`" in lines[loop + 4]
+    assert any(":15:17: warning: the parameter `price` hides the fact `price`" in line for line in lines)
+    assert "`c`" not in run.err  # a loop variable with a name of its own is no concern
+
+
+def test_traces_mark_locals_in_both_evaluators() -> None:
+    program = load_contract(HERE / "shadowing.clause")
+    facts = {"closings": [{"shares": 5, "price": "$1"}, {"shares": 7, "price": "$2"}]}
+    reference = Evaluation(program, validate_mapping(program, facts).values, trace=True)
+    reference.rule("proceeds")
+    compiled = evaluate(program, facts, trace=True).evaluation  # the compiled evaluator's trace
+
+    def names(step: Any) -> list[tuple[str, bool]]:
+        own = [(step.node.name, step.local)] if type(step.node).__name__ == "Name" else []
+        return own + [pair for child in step.children for pair in names(child)]
+
+    for evaluation in (reference, compiled):
+        step = evaluation.traces["proceeds"].step
+        # the argument `price` is the fact; inside `at_price`, `price` and `shares` are its parameters
+        assert names(step) == [("price", False), ("shares_sold", False), ("price", True), ("shares", True)]
+    assert evaluate(program, facts).results["shares_sold"].value == 12
