@@ -81,12 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     schema = sub.add_parser("schema", help="print the JSON Schema of a contract's scenario facts",
                             description="Print the JSON Schema of the `facts` a scenario may give.")
-    schema.add_argument("contract", metavar="CONTRACT")
+    schema.add_argument("contract", metavar="CONTRACT", help="the clause file whose facts to describe")
 
     memo = sub.add_parser("memo", help="write the explanatory memo for a scenario",
                           description="Render a memo that explains each outcome and cites the clauses.")
-    memo.add_argument("contract", metavar="CONTRACT")
-    memo.add_argument("scenario", metavar="SCENARIO")
+    memo.add_argument("contract", metavar="CONTRACT", help="the clause file")
+    memo.add_argument("scenario", metavar="SCENARIO", help="the scenario file (.yaml, .yml or .json) to explain")
     memo.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     memo.add_argument("--format", choices=("md", "html"), default=None,
                       help="md (default) or html; taken from the -o extension when not given")
@@ -95,8 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="evaluate many scenarios",
                          description="Evaluate many scenarios: files, directories, globs, or CSV/JSONL "
                          "tables with one scenario per row.")
-    run.add_argument("contract", metavar="CONTRACT")
-    run.add_argument("scenarios", nargs="+", metavar="SCENARIO")
+    run.add_argument("contract", metavar="CONTRACT", help="the clause file")
+    run.add_argument("scenarios", nargs="+", metavar="SCENARIO",
+                     help="scenario files, directories of them, globs, or CSV/JSONL/Parquet tables with a "
+                     "scenario per row")
     run.add_argument("--format", choices=("jsonl", "csv", "table", "parquet"), default="table",
                      help="jsonl: one `clause eval --format json` object a line; csv, parquet (needs -o): "
                      "one column per result")
@@ -108,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     test = sub.add_parser("test", help="run scenario test files that state expected results",
                           description="Run scenario test files: YAML with facts and the results expected.")
-    test.add_argument("paths", nargs="+", metavar="PATH")
+    test.add_argument("paths", nargs="+", metavar="PATH",
+                      help="*.test.yaml files, or directories searched for them")
 
     fmt = sub.add_parser("fmt", help="lay out clause files the way the shipped contracts are written",
                          description="Rewrite clause files in place with the project's layout; comments and "

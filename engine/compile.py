@@ -639,8 +639,9 @@ class _Generator:
         if left.mu or right.mu:
             return _Val(f"_g_arith({e.op!r}, {a}, {b})", mu=True)
         lt, rt = self._type(e.left), self._type(e.right)
-        fast = left.terminating and right.terminating and e.op != "/"
-        return _Val(self.arith_code(e.op, a, b, lt, rt, left, right), dec=fast)
+        # An integer is never a Fraction, whatever computed it.
+        fast = (left.terminating or lt == T.INTEGER) and (right.terminating or rt == T.INTEGER) and e.op != "/"
+        return _Val(self.arith_code(e.op, a, b, lt, rt, left, right, fast), dec=fast)
 
     def power_or_period(self, e: ast.Binary, left: _Val, right: _Val) -> _Val:
         """``x ^ n``, and months moving a date under the contract's month-end convention
@@ -670,7 +671,8 @@ class _Generator:
         self.add_readings(uses)
         return _Val(f"_period({op!r}, {a}, {b}, {rule!r})")
 
-    def arith_code(self, op: str, a: str, b: str, lt: T.Type, rt: T.Type, left: _Val, right: _Val) -> str:
+    def arith_code(self, op: str, a: str, b: str, lt: T.Type, rt: T.Type, left: _Val, right: _Val,
+                   fast: bool = False) -> str:
         if lt == T.INTEGER and rt == T.INTEGER and op in "+-*":
             return f"({a} {op} {b})"
         decimal_side = (lt in _DECIMAL_TYPES or rt in _DECIMAL_TYPES
@@ -679,7 +681,6 @@ class _Generator:
         if (decimal_side or op == "/") and lt in _NUMBERS and rt in _NUMBERS:
             # Terminating operands: the trapping Decimal operation itself (a result
             # longer than 40 digits raises, and the reference computes it exactly).
-            fast = left.terminating and right.terminating and op != "/"
             function = {"+": "_add", "-": "_sub", "*": "_mul", "/": "_div"}[op]
             return f"{function}{'_d' if fast else ''}({a}, {b})"
         if op in "+-" and ((lt in (T.DATE, T.DATETIME) and rt == T.DURATION)

@@ -290,3 +290,16 @@ def test_traces_mark_locals_in_both_evaluators() -> None:
         # the argument `price` is the fact; inside `at_price`, `price` and `shares` are its parameters
         assert names(step) == [("price", False), ("shares_sold", False), ("price", True), ("shares", True)]
     assert evaluate(program, facts).results["shares_sold"].value == 12
+
+
+def test_every_subcommand_describes_its_positionals() -> None:
+    import argparse
+
+    from engine.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, sub in commands.choices.items():
+        for action in sub._actions:
+            if not action.option_strings:  # a positional
+                assert action.help, f"`clause {name} --help` does not describe {action.metavar or action.dest}"
