@@ -128,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "the contract with its diagnostics and source document, a scenario form, results "
                            "with their trace and memo, and test files. It reads and saves files only inside "
                            "PATH (a folder, default the current one, or a clause file to open first).")
-    serve.add_argument("path", nargs="?", default=None, metavar="PATH")
+    serve.add_argument("path", nargs="?", default=None, metavar="PATH",
+                       help="the folder to work in (default: the current one), or a clause file to open first")
     serve.add_argument("--port", type=int, default=8421, help="the port to listen on (default 8421)")
     serve.add_argument("--open", action="store_true", help="open the workbench in the web browser")
     return parser
