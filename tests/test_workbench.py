@@ -318,12 +318,26 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def page(browser: Any, served: tuple[str, Path]) -> Iterator[Any]:
+def dialogs() -> dict[str, Any]:
+    """The page's confirm() questions, and whether the test answers yes."""
+    return {"asked": [], "accept": True}
+
+
+@pytest.fixture
+def page(browser: Any, served: tuple[str, Path], dialogs: dict[str, Any]) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1440, "height": 900}, accept_downloads=True)
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
-    opened.on("dialog", lambda dialog: dialog.accept())
+
+    def answer(dialog: Any) -> None:
+        dialogs["asked"].append(dialog.message)
+        if dialogs["accept"]:
+            dialog.accept()
+        else:
+            dialog.dismiss()
+
+    opened.on("dialog", answer)
     opened.set_default_timeout(15_000)
     yield opened
     context.close()
@@ -493,6 +507,16 @@ def test_fill_the_scenario_form_see_353_and_the_memo_then_save_the_scenario(
     outcome = evaluate(load_contract(root / "contracts/special_conversion.clause"), load_scenario(on_disk))
     assert outcome.results["shares_issuable"].value == 353
 
+    # The scenario and its results become a case of a new test file, which passes.
+    page.click("#tab-tests")
+    page.fill("#case-title", "typed into the form")
+    page.fill("#case-file", "examples/special_conversion/from_the_form.test.yaml")
+    page.click("#add-case")
+    page.wait_for_selector("#test-summary.good")
+    assert page.locator("#test-results .case.pass", has_text="typed into the form").count() == 1
+    cases = (root / "examples/special_conversion/from_the_form.test.yaml").read_text(encoding="utf-8")
+    assert "shares_issuable: 353" in cases and "contract: \"../../contracts/special_conversion.clause\"" in cases
+
     # The share link reopens the same scenario in a fresh page.
     page.click("#share")
     link = page.locator("#share-url").input_value()
@@ -518,3 +542,35 @@ def test_a_list_of_records_is_edited_in_the_form(page: Any, served: tuple[str, P
     yaml_text = page.locator("#scenario-yaml").input_value()
     assert 'options:\n    - shares: "1,000,000"\n      exercise_price: "$2.00"' in yaml_text
     _screenshot(page.locator("#scenario-pane"), shots, "scenario-yaml")
+
+
+def test_saving_asks_before_overwriting_a_contract_changed_on_disk(
+        page: Any, served: tuple[str, Path], dialogs: dict[str, Any]) -> None:
+    base, root = served
+    path = "contracts/rights_agreement.clause"
+    _open(page, base, path)
+    original = (root / path).read_text(encoding="utf-8")
+    elsewhere = "# edited in another editor\n" + original
+    (root / path).write_text(elsewhere, encoding="utf-8")
+    area = page.locator("#contract-text")
+    area.evaluate("a => { a.focus(); a.setSelectionRange(0, 0); }")
+    page.keyboard.type("# edited in the workbench\n")
+    dialogs["accept"] = False
+    page.click("#save-contract")
+    page.wait_for_function("() => document.querySelector('#contract-status').textContent === 'unsaved changes'")
+    assert dialogs["asked"] and "changed on disk" in dialogs["asked"][0]
+    assert (root / path).read_text(encoding="utf-8") == elsewhere  # not overwritten
+    dialogs["accept"] = True
+    page.click("#save-contract")
+    page.wait_for_function("() => document.querySelector('#contract-status').textContent === 'saved'")
+    assert (root / path).read_text(encoding="utf-8") == "# edited in the workbench\n" + original
+    (root / path).write_text(original, encoding="utf-8")
+
+
+def test_serve_says_when_its_port_is_taken(served: tuple[str, Path]) -> None:
+    base, root = served
+    port = base.rsplit(":", 1)[1]
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "serve", str(root), "--port", port],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr

@@ -239,6 +239,22 @@ def create_app(root: Path, initial: str | None = None) -> Starlette:
     return Starlette(routes=routes, middleware=middleware)
 
 
+def _check_port(host: str, port: int) -> None:
+    """A port already taken is said plainly, before the server starts (uvicorn would exit with a log line)."""
+    import socket
+
+    from engine.errors import Diagnostic
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            raise ClauseError([Diagnostic(f"cannot listen on {host}:{port}: {error.strerror or error}",
+                                          help="another program uses this port; choose one with --port N")]) from None
+
+
 def serve(path: str | None, port: int, host: str = "127.0.0.1", open_browser: bool = False) -> int:
     """`clause serve [PATH] [--port N]`: the workbench over PATH (a folder, or a clause file in it)."""
     import uvicorn
@@ -253,6 +269,7 @@ def serve(path: str | None, port: int, host: str = "127.0.0.1", open_browser: bo
         initial = given.resolve().relative_to(root).as_posix()
     else:
         root = given
+    _check_port(host, port)
     app = create_app(root, initial)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)

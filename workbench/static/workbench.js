@@ -219,6 +219,10 @@ async function runCheck() {
   renderHighlight();
   renderDiagnostics();
   renderSource();
+  if ($("contract-pane").dataset.checked !== path) {  // just opened: show where the quotes are
+    const first = document.querySelector("#source-doc mark");
+    if (first) first.scrollIntoView({ block: "start" });
+  }
   $("contract-pane").dataset.checked = path;
   if (reply.data.ok) {
     await refreshSchema();
@@ -255,6 +259,11 @@ function renderDiagnostics() {
   if (!diagnostics.length) list.append(el("li", { class: "clean" }, "No problems: every name, type, citation and quote checks."));
 }
 
+// "§ 1.2(a)", but "Exhibit A" and "Schedule I(d)" as the documents write them.
+function citeLabel(citation) {
+  return /^[0-9]/.test(citation) ? "§ " + citation : citation;
+}
+
 function renderSource() {
   const source = state.check && state.check.source;
   const doc = $("source-doc");
@@ -272,7 +281,7 @@ function renderSource() {
     const bad = marks.some((m) => !m.verified);
     return el("mark", {
       class: "quote " + (bad ? "bad" : "ok"), dataset: { marks: segment.marks.join(" ") },
-      title: marks.map((m) => `§ ${m.citation}: ` + (m.verified ? "verified quote" : m.message)).join("\n"),
+      title: marks.map((m) => `${citeLabel(m.citation)}: ` + (m.verified ? "verified quote" : m.message)).join("\n"),
       onclick: () => jumpTo(marks[0]),
     }, segment.text);
   });
@@ -282,7 +291,7 @@ function renderSource() {
     const bad = quotes.filter((q) => !q.verified).length;
     return el("li", { class: bad ? "bad" : "" },
       el("a", { href: "#", onclick: (event) => { event.preventDefault(); jumpTo({ line: section.line, column: 1 }); showQuote(section.quotes[0]); } },
-        `§ ${section.citation}`),
+        citeLabel(section.citation)),
       " ", section.title || "",
       el("span", { class: "quote-count" }, quotes.length
         ? (bad ? `${bad} misquoted of ${quotes.length}` : `${quotes.length} verified`) : "no quote"));
@@ -710,7 +719,7 @@ function renderResults(evaluation) {
       value = el("span", { class: "value", title: JSON.stringify(result.value) }, shorten(result.display));
     }
     const cites = result.cites.map((c) => el("a", { href: "#", class: "cite",
-      onclick: (event) => { event.preventDefault(); citeJump(c); } }, "§ " + c));
+      onclick: (event) => { event.preventDefault(); citeJump(c); } }, citeLabel(c)));
     const traceRow = el("tr", { class: "trace-row", hidden: true }, el("td", { colspan: "3" }));
     const toggle = el("button", { type: "button", class: "trace-toggle", "aria-expanded": "false",
       title: "show how it was computed", onclick: () => {
