@@ -491,9 +491,17 @@ def test_fill_the_scenario_form_see_353_and_the_memo_then_save_the_scenario(
     assert page.locator("#memo-frame").get_attribute("sandbox") == ""
     assert frame.locator("script").count() == 0
     _screenshot(page.locator("#results-pane"), shots, "memo-preview")
-    with page.expect_download() as download:
-        page.click("#memo-downloads button[data-format=md]")
-    assert "353" in Path(download.value.path()).read_text(encoding="utf-8")
+    offered = page.locator("#memo-downloads button").evaluate_all("buttons => buttons.map(b => b.dataset.format)")
+    assert {"md", "html"} <= set(offered)  # and docx, once the memo renderer writes it
+    for fmt in offered:
+        with page.expect_download() as download:
+            page.click(f"#memo-downloads button[data-format={fmt}]")
+        assert download.value.suggested_filename == f"memo.{fmt}"  # a scenario not yet saved
+        content = Path(download.value.path()).read_bytes()
+        if fmt == "docx":
+            assert content.startswith(b"PK")  # a zip package, as Word reads
+        else:
+            assert b"353" in content and (fmt != "html" or b"<html" in content)
 
     saved = "examples/special_conversion/typed_in_the_form.yaml"
     page.fill("#scenario-save-path", saved)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from engine.api import Outcome
 
-FORMATS = {
+MEDIA_TYPES = {
     "md": ("text/markdown; charset=utf-8", ".md"),
     "html": ("text/html; charset=utf-8", ".html"),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ".docx"),
 }
 PREVIEW_POLICY = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
                   "form-action 'none'; base-uri 'none'")
@@ -31,20 +32,27 @@ class RenderedMemo:
 
 
 def formats() -> list[str]:
-    """The formats the memo renderer offers for download."""
-    return list(FORMATS)
+    """The formats the memo renderer offers for download (DOCX once the renderer writes it)."""
+    import render.memo
+
+    offered = getattr(render.memo, "FORMATS", ("md", "html"))
+    return [f for f in offered if f in MEDIA_TYPES]
 
 
 def memo(outcome: Outcome, fmt: str, contract_path: str) -> RenderedMemo:
     """The memo of an outcome evaluated with ``trace=True``, in one of ``formats()``."""
-    from render.memo import memo_for
+    import render.memo
 
-    if fmt not in FORMATS:
-        raise ValueError(f"unknown memo format {fmt!r}; use one of {', '.join(FORMATS)}")
-    media_type, extension = FORMATS[fmt]
+    if fmt not in formats():
+        raise ValueError(f"unknown memo format {fmt!r}; use one of {', '.join(formats())}")
+    media_type, extension = MEDIA_TYPES[fmt]
     generated = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    text = memo_for(outcome, fmt, generated, contract_path=contract_path)
-    return RenderedMemo(text.encode("utf-8"), media_type, extension)
+    as_bytes = getattr(render.memo, "memo_bytes", None)  # the document-model renderer, with DOCX
+    if as_bytes is not None:
+        content = as_bytes(outcome, fmt, generated, contract_path=contract_path)
+    else:
+        content = render.memo.memo_for(outcome, fmt, generated, contract_path=contract_path).encode("utf-8")
+    return RenderedMemo(bytes(content), media_type, extension)
 
 
 _HEAD = re.compile(r"<head[^>]*>", re.I)
