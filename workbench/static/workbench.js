@@ -463,11 +463,13 @@ function renderForm() {
     const given = name in state.scenario.facts;
     const value = state.scenario.facts[name];
     const hasDefault = "default" in schema;
+    const shownDefault = !hasDefault ? undefined : schema.default === null ? "none"
+      : typeof schema.default === "string" ? schema.default : JSON.stringify(schema.default);
     const stateLabel = el("span", { class: "fact-state", dataset: { fact: name } });
     const setState = () => {
       const isGiven = name in state.scenario.facts;
       const isNone = state.scenario.facts[name] === null;
-      stateLabel.textContent = isNone ? "none" : isGiven ? "given" : hasDefault ? `default: ${JSON.stringify(schema.default)}` : "unknown";
+      stateLabel.textContent = isNone ? "none" : isGiven ? "given" : hasDefault ? `default: ${shownDefault}` : "unknown";
       stateLabel.className = "fact-state " + (isNone ? "none" : isGiven ? "given" : hasDefault ? "default" : "unknown");
       row.classList.toggle("is-unknown", !isGiven && !hasDefault);
     };
@@ -483,8 +485,7 @@ function renderForm() {
       control = el("div", { class: "record-editor" }, recordInputs(kind, record, () => {
         state.scenario.facts[name] = record; setState(); formChanged();
       }, name));
-    } else control = valueInput(kind, value === null ? undefined : value, onChange, name,
-      hasDefault ? (typeof schema.default === "string" ? schema.default : JSON.stringify(schema.default)) : undefined);
+    } else control = valueInput(kind, value === null ? undefined : value, onChange, name, shownDefault);
     const noneBox = kind.nullable ? el("label", { class: "none-box" },
       el("input", { type: "checkbox", "aria-label": `${name} is none`, checked: value === null,
         onchange: (event) => { onChange(event.target.checked ? null : undefined); if (control.value !== undefined) control.value = ""; } }),
