@@ -564,9 +564,10 @@ def test_saving_asks_before_overwriting_a_contract_changed_on_disk(
     area.evaluate("a => { a.focus(); a.setSelectionRange(0, 0); }")
     page.keyboard.type("# edited in the workbench\n")
     dialogs["accept"] = False
-    page.click("#save-contract")
-    page.wait_for_function("() => document.querySelector('#contract-status').textContent === 'unsaved changes'")
-    assert dialogs["asked"] and "changed on disk" in dialogs["asked"][0]
+    with page.expect_event("dialog") as asked:
+        page.click("#save-contract")
+    assert "changed on disk" in asked.value.message
+    assert page.locator("#contract-status").inner_text() == "unsaved changes"
     assert (root / path).read_text(encoding="utf-8") == elsewhere  # not overwritten
     dialogs["accept"] = True
     page.click("#save-contract")
