@@ -470,6 +470,10 @@ def test_fill_the_scenario_form_see_353_and_the_memo_then_save_the_scenario(
     assert "undetermined — needs" in shares.inner_text()
     assert page.locator(".fact[data-fact=notice_time] .fact-state").inner_text() == "unknown"
     page.fill("#scenario-title", "Holder converts one $1,000 Note, typed into the form")
+    # An undetermined result names the facts it needs; each is a link to its field.
+    page.locator("tr[data-result=in_period] a.fact-link", has_text="notice_time").click()
+    assert page.evaluate("() => document.activeElement.id") == "fact-notice_time"
+    page.keyboard.type(facts.pop("notice_time"))
     for name, value in facts.items():
         page.fill(f"#fact-{name}", value)
     for name, value in choices.items():
@@ -531,7 +535,7 @@ def test_fill_the_scenario_form_see_353_and_the_memo_then_save_the_scenario(
     fresh = page.context.new_page()
     fresh.goto(link)
     fresh.wait_for_selector("body[data-ready=true]")
-    assert fresh.locator("#fact-notice_time").input_value() == facts["notice_time"]
+    assert fresh.locator("#fact-notice_time").input_value() == "2003-06-18T20:00:00-04:00"
     fresh.wait_for_function(
         "() => document.querySelector('tr[data-result=shares_issuable] .value')?.textContent === '353'")
 

@@ -715,7 +715,8 @@ function renderResults(evaluation) {
     if (result.error) value = el("span", { class: "error" }, "error: " + result.error);
     else if (result.missing.length) {
       value = el("span", { class: "undetermined" }, "undetermined — needs ",
-        result.missing.map((m, i) => [i ? ", " : "", el("code", {}, m)]));
+        result.missing.map((m, i) => [i ? ", " : "", el("a", { href: "#", class: "fact-link", title: "give this fact",
+          onclick: (event) => { event.preventDefault(); focusFact(m); } }, el("code", {}, m))]));
     } else {
       value = el("span", { class: "value", title: JSON.stringify(result.value) }, shorten(result.display));
     }
@@ -738,6 +739,18 @@ function renderResults(evaluation) {
       el("td", {}, cites)), traceRow);
   }
   body.replaceChildren(...rows);
+}
+
+// A fact a result waits for: its field in the form, ready to type into.
+async function focusFact(name) {
+  if (state.scenario.mode !== "form") await switchMode("form");
+  const row = document.querySelector(`.fact[data-fact="${CSS.escape(name)}"]`);
+  if (!row) return;
+  row.scrollIntoView({ block: "center" });
+  row.classList.add("flash");
+  setTimeout(() => row.classList.remove("flash"), 1200);
+  const field = row.querySelector("input, select");
+  if (field) field.focus({ preventScroll: true });
 }
 
 function citeJump(citation) {
@@ -846,7 +859,8 @@ async function runTests() {
   const items = data.diagnostics.map((d) => el("li", { class: "case error" },
     el("span", { class: "verdict" }, "ERROR"), el("pre", {}, d.rendered)));
   for (const c of data.cases) {
-    items.push(el("li", { class: "case " + (c.passed ? "pass" : "fail") },
+    items.push(el("li", { class: "case " + (c.passed ? "pass" : "fail"), title: "show this case in the test file",
+      onclick: () => showTestLine(c.line) },
       el("span", { class: "verdict" }, c.passed ? "PASS" : "FAIL"), " ", el("span", { class: "title" }, c.title),
       el("span", { class: "line" }, ` line ${c.line}`),
       c.lines.length ? el("pre", { class: "failure" }, c.lines.join("\n")) : null));
@@ -856,6 +870,16 @@ async function runTests() {
   $("test-summary").textContent = summary;
   $("test-summary").className = "summary " + (data.ok && !data.failed ? "good" : "bad");
   setStatus("test-status", summary, data.ok && !data.failed ? "good" : "bad");
+}
+
+function showTestLine(line) {
+  const area = $("test-text");
+  const starts = lineStarts(area.value);
+  const start = starts[Math.min(line, starts.length) - 1] || 0;
+  const end = line < starts.length ? starts[line] - 1 : area.value.length;
+  area.focus({ preventScroll: true });
+  area.setSelectionRange(start, end);
+  area.scrollTop = Math.max(0, (line - 4) * (parseFloat(getComputedStyle(area).lineHeight) || 19));
 }
 
 async function saveTests() {
@@ -880,7 +904,9 @@ async function addCase() {
   };
   let reply = await api("POST", "/api/tests/add", body);
   if (reply.status === 409) {
-    if (!window.confirm(`${path} has changed on disk since it was opened. Add the case anyway?`)) return;
+    const question = body.base_hash ? `${path} has changed on disk since it was opened. Add the case anyway?`
+      : `${path} already exists. Add the case to it?`;
+    if (!window.confirm(question)) return;
     reply = await api("POST", "/api/tests/add", { ...body, force: true });
   }
   if (!reply.ok) { setStatus("test-status", reply.data.error, "bad"); return; }
