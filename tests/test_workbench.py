@@ -261,6 +261,20 @@ def test_evaluate_memo_and_tests_through_the_api(served: tuple[str, Path]) -> No
     assert any("expected: 354" in line for case in run["cases"] for line in case["lines"])
 
 
+def test_scenario_yaml_reads_back_exactly_for_the_form(served: tuple[str, Path]) -> None:
+    base, _ = served
+    text = ('title: t\nfacts:\n  principal_amount: 1000\n  special_price: 2.83849\n'
+            '  notice_time: 2003-06-18T20:00:00-04:00\n  owner_ownership_pct: "4.2%"\nexpect: {in_period: true}\n')
+    status, parsed = call(base, "POST", "/api/scenario/parse", {"text": text})
+    assert status == 200 and parsed["ok"]
+    # Numbers keep their written digits (never a float); keys besides the facts come back to be written again.
+    assert parsed["facts"] == {"principal_amount": 1000, "special_price": "2.83849",
+                               "notice_time": "2003-06-18T20:00:00-04:00", "owner_ownership_pct": "4.2%"}
+    assert parsed["other"] == {"expect": {"in_period": True}}
+    status, broken = call(base, "POST", "/api/scenario/parse", {"text": "facts:\n  a: 1\n  a: 2\n"})
+    assert not broken["ok"] and broken["diagnostics"][0]["line"] == 3
+
+
 def test_a_scenario_and_its_results_become_a_test_case(served: tuple[str, Path]) -> None:
     base, root = served
     path = "contracts/special_conversion.clause"

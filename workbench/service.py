@@ -317,8 +317,11 @@ class Workbench:
     def parse_scenario(self, text: str, shown: str | None) -> dict[str, Any]:
         """A scenario's YAML as JSON for the form: numbers kept as their exact text."""
         scenario = self.scenario(text, shown)
+        # Keys besides the facts (the memo's `ask:` and `memo:`, say) go back into the YAML the form writes.
+        other = {k: v for k, v in scenario.raw.items() if k not in ("title", "description", "facts")}
         return {"title": scenario.title, "description": scenario.description,
-                "facts": json.loads(json.dumps(scenario.facts, default=str))}
+                "facts": json.loads(json.dumps(scenario.facts, default=str)),
+                "other": json.loads(json.dumps(other, default=str))}
 
     def outcome(self, relative: str, text: str, scenario_text: str, scenario_path: str | None) -> Outcome:
         _, program = self.program(relative, text)

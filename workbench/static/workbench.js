@@ -547,6 +547,8 @@ function scenarioYaml() {
   const title = $("scenario-title").value.trim();
   if (title) lines.push("title: " + JSON.stringify(title));
   if (state.scenario.description) lines.push("description: " + JSON.stringify(state.scenario.description));
+  const other = state.scenario.other || {};
+  if (Object.keys(other).length) lines.push(...yamlLines(other, 0));
   const facts = state.scenario.facts;
   if (Object.keys(facts).length) lines.push("facts:", ...yamlLines(facts, 2));
   else lines.push("facts: {}");
@@ -571,6 +573,7 @@ async function loadScenarioText(text, path) {
   state.scenario.hash = null;
   state.scenario.facts = reply.data.facts || {};
   state.scenario.description = reply.data.description || null;
+  state.scenario.other = reply.data.other || {};
   $("scenario-title").value = reply.data.title || "";
   $("scenario-path").textContent = path || "(new)";
   $("scenario-yaml").value = text;
@@ -594,6 +597,7 @@ function newScenario() {
   state.scenario.path = null;
   state.scenario.facts = {};
   state.scenario.description = null;
+  state.scenario.other = {};
   state.scenario.pristine = false;
   $("scenario-title").value = "";
   $("scenario-path").textContent = "(new)";
