@@ -108,6 +108,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     run.add_argument("--workers", type=int, default=None, help="worker processes (default: every core)")
 
+    sweep = sub.add_parser("sweep", help="evaluate a grid of scenarios varying facts of a base scenario",
+                           description="Vary facts of a base scenario over a grid (or parallel axes) and write "
+                           "the results as a table; with --plot RESULT, a chart of a result over one or two axes "
+                           "with the points where a boolean result flips marked.")
+    sweep.add_argument("contract", metavar="CONTRACT")
+    sweep.add_argument("scenario", metavar="BASE_SCENARIO")
+    sweep.add_argument("--vary", action="append", default=[], metavar="FACT=FROM..TO:STEP",
+                       help="an axis: exact values FROM, FROM+STEP, ... up to TO (repeat for more axes)")
+    sweep.add_argument("--parallel", action="store_true", help="zip the axes instead of taking every combination")
+    sweep.add_argument("--format", choices=("csv", "parquet"), default="csv")
+    sweep.add_argument("--results", metavar="A,B,C", default=None,
+                       help="the result columns (default: the results that vary with the facts)")
+    sweep.add_argument("-o", "--output", metavar="FILE")
+    sweep.add_argument("--plot", metavar="RESULT", help="chart RESULT over the axes")
+    sweep.add_argument("--plot-output", metavar="FILE", help="the chart's file, .png or .svg (default: RESULT.png)")
+    sweep.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+
     test = sub.add_parser("test", help="run scenario test files that state expected results",
                           description="Run scenario test files: YAML with facts and the results expected.")
     test.add_argument("paths", nargs="+", metavar="PATH",
@@ -297,6 +314,12 @@ def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return int(run_command(args, out, err))
 
 
+def _sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from runner.sweep import sweep_command
+
+    return int(sweep_command(args, out, err))
+
+
 def _test(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from engine.testing import test_command
 
@@ -321,7 +344,8 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return int(serve(args.path, args.port, open_browser=args.open))
 
 
-_HANDLERS = {"check": _check, "eval": _eval, "schema": _schema, "memo": _memo, "run": _run, "test": _test,
+_HANDLERS = {"check": _check, "eval": _eval, "schema": _schema, "memo": _memo, "run": _run, "sweep": _sweep,
+             "test": _test,
              "fmt": _fmt, "serve": _serve}
 
 

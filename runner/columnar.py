@@ -75,12 +75,13 @@ class Col:
     offsets: Any = None  # records: item offsets per row
     fields: dict[str, Col] = field(default_factory=dict)  # records: one column per field, over all items
     level: int = 0  # 0: rows; 1: items of an aggregate
+    none: Any = None  # rows whose value is none (an optional value); None: no row
 
     def take(self, index: Any) -> Col:
         if self.kind == "records":
             raise Unsupported("a list inside an aggregate")
         return Col(self.kind, self.a[index], self.scale, None if self.den is None else self.den[index], self.enum,
-                   level=1)
+                   level=1, none=None if self.none is None else self.none[index])
 
 
 @dataclass
@@ -305,7 +306,11 @@ class _Run:
             self.add_readings(program.zone_decls[name].uses.names)
             return program.zones[name]
         if name in program.calendars:
-            raise Unsupported("calendars")
+            from engine.calendars import calendar
+
+            decl = program.calendars[name]
+            self.add_readings(decl.uses.names)
+            return calendar(decl.name, decl.financial_code)
         if name in T.ROUNDING_MODES:
             return name
         raise Unsupported(f"the name `{name}`")
@@ -458,13 +463,17 @@ class _Run:
     def c_Otherwise(self, e: ast.Otherwise, scope: dict[str, Any]) -> Any:
         value = self.ev(e.value, scope)
         if isinstance(value, Col):
-            return value  # a column is never none (nullable facts are not read as columns)
+            if value.none is None:
+                return value  # a column is never none (nullable facts are not read as columns)
+            raise Unsupported("otherwise over an optional column")
         return self.ev(e.fallback, scope) if value is None else value
 
     def c_IsNone(self, e: ast.IsNone, scope: dict[str, Any]) -> Any:
         value = self.ev(e.operand, scope)
         if isinstance(value, Col):
-            return e.negated
+            if value.none is None:
+                return e.negated
+            return Col("bool", ~value.none if e.negated else value.none.copy(), level=value.level)
         if isinstance(value, Unknown):
             return value
         return (value is not None) if e.negated else (value is None)
@@ -496,7 +505,31 @@ class _Run:
         if e.function == "round" and len(args) == 3 and not isinstance(args[1], Col) \
                 and not isinstance(args[2], Col) and args[2] in _ROUND_MODES and isinstance(args[0], Col):
             return self.round(self.number(args[0]), args[1], args[2])
+        if e.function == "add_days" and isinstance(args[1], Col) and args[1].kind == "date" \
+                and isinstance(args[2], int) and not isinstance(args[2], bool) and not isinstance(args[0], Col):
+            return self.add_days(args[0], self.plain(args[1]), args[2])
         raise Unsupported(f"{e.function}() over a column")
+
+    def plain(self, value: Col) -> Col:
+        if value.none is not None:
+            raise Unsupported("an optional value in an operation")
+        return value
+
+    def add_days(self, calendar: Any, day: Col, count: int) -> Col:
+        """add_days(calendar, date, count): the count-th business day after (before) the date,
+        as engine/calendars.py steps day by day, with numpy's business-day arithmetic."""
+        if count == 0:
+            return day
+        dates = (day.a).astype("datetime64[D]")
+        low, high = int(day.a.min()), int(day.a.max())
+        first = (EPOCH + dt.timedelta(days=low)).year - 1
+        last = (EPOCH + dt.timedelta(days=high)).year + 2 + abs(count) // 200
+        holidays = calendar._holidays
+        for year in range(first, last + 1):
+            _ = dt.date(year, 1, 1) in holidays  # loads the year
+        days = np.array(sorted(d for d in holidays if first <= d.year <= last), dtype="datetime64[D]")
+        moved = np.busday_offset(dates, count, roll="backward" if count > 0 else "forward", holidays=days)
+        return Col("date", moved.astype(np.int64), level=day.level)
 
     def c_Aggregate(self, e: ast.Aggregate, scope: dict[str, Any]) -> Any:
         source = self.ev(e.source, scope)
@@ -557,6 +590,7 @@ class _Run:
 
     def boolean(self, value: Any) -> Col:
         if isinstance(value, Col):
+            self.plain(value)
             if value.kind != "bool":
                 raise Unsupported("a non-boolean condition")
             return value
@@ -567,6 +601,7 @@ class _Run:
     def number(self, value: Any) -> Col:
         """A number as a column (a constant broadcast)."""
         if isinstance(value, Col):
+            self.plain(value)
             if value.kind not in _NUMBER_KINDS:
                 raise Unsupported(f"arithmetic on {value.kind}")
             return value
@@ -678,12 +713,12 @@ class _Run:
         if isinstance(value, Member):
             return np.int64(value.rank)
         if isinstance(value, Col) and value.kind == "enum":
-            return value.a
+            return self.plain(value).a
         raise Unsupported("comparing a member with a non-member")
 
     def days(self, value: Any) -> Any:
         if isinstance(value, Col) and value.kind == "date":
-            return value.a
+            return self.plain(value).a
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
             return np.int64((value - EPOCH).days)
         raise Unsupported("comparing a date with a non-date")
@@ -718,6 +753,14 @@ class _Run:
         return Col("fixed", self.mul(units, step.a if step.kind == "fixed" else step_n), step.scale)
 
     def select(self, bits: Any, then: Any, otherwise: Any) -> Any:
+        if (then is None) != (otherwise is None) and not any(isinstance(v, Col) and v.none is not None
+                                                             for v in (then, otherwise)):
+            # One branch is none: the other's values, and a mask of the rows that are none.
+            value = then if otherwise is None else otherwise
+            if not isinstance(value, Col):
+                raise Unsupported("an optional constant")
+            none = ~bits if otherwise is None else bits
+            return Col(value.kind, value.a, value.scale, value.den, value.enum, level=value.level, none=none)
         kinds = {v.kind for v in (then, otherwise) if isinstance(v, Col)}
         if kinds <= {"bool"} and all(isinstance(v, (Col, bool)) for v in (then, otherwise)):
             return Col("bool", np.where(bits, self.boolean(then).a, self.boolean(otherwise).a))
@@ -778,6 +821,9 @@ def scalar_values(value: Any, size: int) -> list[Any]:
     """The values of a column as the scalar evaluator holds them (Decimal, Fraction, int, …)."""
     if not isinstance(value, Col):
         return [value] * size
+    if value.none is not None:
+        plain = Col(value.kind, value.a, value.scale, value.den, value.enum)
+        return [None if none else v for v, none in zip(scalar_values(plain, size), value.none.tolist(), strict=True)]
     kind = value.kind
     if kind == "int":
         return value.a.tolist()  # type: ignore[no-any-return]

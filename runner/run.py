@@ -176,7 +176,8 @@ class TableRunner:
 
                 assert isinstance(value, Col)
                 sub = Col(value.kind, value.a[picked], value.scale,
-                          None if value.den is None else value.den[picked], value.enum)
+                          None if value.den is None else value.den[picked], value.enum,
+                          none=None if value.none is None else value.none[picked])
                 columns[name] = scalar_values(sub, len(rows))
             else:
                 columns[name] = [value] * len(rows)
@@ -269,19 +270,20 @@ def _decoded(value: Any, t: T.Type) -> Any:
 
 
 class _CsvOut:
-    def __init__(self, program: Program, out: TextIO, chosen: Sequence[str]):
+    def __init__(self, program: Program, out: TextIO, chosen: Sequence[str], axes: Sequence[str] = ()):
         import csv
 
         self.program = program
         self.chosen = list(chosen)
         self.types = [program.rules[n].type for n in chosen]
         self.csv = csv.writer(out, lineterminator="\n")
-        self.csv.writerow(["scenario", *chosen, "missing", "errors"])
+        self.csv.writerow(["scenario", *axes, *chosen, "missing", "errors"])
 
-    def write(self, outcomes: list[Outcome]) -> None:
-        for o in outcomes:
+    def write(self, outcomes: list[Outcome], axes_values: Sequence[Sequence[Decimal]] | None = None) -> None:
+        for index, o in enumerate(outcomes):
             cells = [_text(_encoded(o.cells.get(n), t)) for n, t in zip(self.chosen, self.types, strict=True)]
-            self.csv.writerow([o.name, *cells, " ".join(o.missing), "; ".join(o.errors)])
+            axis_cells = [format(v, "f") for v in axes_values[index]] if axes_values is not None else []
+            self.csv.writerow([o.name, *axis_cells, *cells, " ".join(o.missing), "; ".join(o.errors)])
 
     def close(self) -> None:
         pass
@@ -304,10 +306,10 @@ def _text(value: Any) -> str:
 
 
 class _JsonlOut:
-    def __init__(self, program: Program, out: TextIO, chosen: Sequence[str]):
+    def __init__(self, program: Program, out: TextIO, chosen: Sequence[str], axes: Sequence[str] = ()):
         self.out = out
 
-    def write(self, outcomes: list[Outcome]) -> None:
+    def write(self, outcomes: list[Outcome], axes_values: Any = None) -> None:
         self.out.write("".join(o.text + "\n" for o in outcomes))
 
     def close(self) -> None:
@@ -317,19 +319,25 @@ class _JsonlOut:
 class _ParquetOut:
     """Parquet: one row group per batch; the schema is the first batch's."""
 
-    def __init__(self, program: Program, path: Any, chosen: Sequence[str]):
+    def __init__(self, program: Program, path: Any, chosen: Sequence[str], axes: Sequence[str] = ()):
         self.program = program
+        self.axes = list(axes)
         self.path = path  # a binary file object
         self.chosen = list(chosen)
         self.types = [T.strip_optional(program.rules[n].type) for n in chosen]
         self.writer: Any = None
         self.schema: Any = None
 
-    def write(self, outcomes: list[Outcome]) -> None:
+    def write(self, outcomes: list[Outcome], axes_values: Sequence[Sequence[Decimal]] | None = None) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         arrays = {"scenario": pa.array([o.name for o in outcomes], pa.string())}
+        for index, axis in enumerate(self.axes):
+            assert axes_values is not None
+            column = [p[index] for p in axes_values]
+            scale = max(_scale(v) for v in column) if column else 0
+            arrays[axis] = pa.array([v.quantize(Decimal(1).scaleb(-scale)) for v in column], pa.decimal128(38, scale))
         for name, t in zip(self.chosen, self.types, strict=True):
             arrays[name] = _arrow_column([o.cells.get(name) for o in outcomes], t,
                                          None if self.schema is None else self.schema.field(name).type)
@@ -418,22 +426,22 @@ def run_tables(program: Program, paths: Sequence[Path], fmt: str, out: Any,
                     given = frozenset(n for n in batch.table.column_names if n in program.facts)
                     results = default_results(program, given)
                 if writer is None:
-                    writer = _open_writer(program, fmt, out, results)
+                    writer = open_writer(program, fmt, out, results)
                 if runner is None:
                     runner = TableRunner(program, fmt, results)
                 outcomes = runner.batch(batch)
                 writer.write(outcomes)
                 yield from outcomes
         if writer is None:
-            writer = _open_writer(program, fmt, out, results or list(program.results))
+            writer = open_writer(program, fmt, out, results or list(program.results))
     finally:
         if writer is not None:
             writer.close()
 
 
-def _open_writer(program: Program, fmt: str, out: Any, results: Sequence[str]) -> Any:
+def open_writer(program: Program, fmt: str, out: Any, results: Sequence[str], axes: Sequence[str] = ()) -> Any:
     if fmt == "parquet":
-        return _ParquetOut(program, out, results)
+        return _ParquetOut(program, out, results, axes)
     if fmt == "csv":
-        return _CsvOut(program, out, results)
-    return _JsonlOut(program, out, results)
+        return _CsvOut(program, out, results, axes)
+    return _JsonlOut(program, out, results, axes)

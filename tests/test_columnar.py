@@ -118,3 +118,21 @@ def test_csv_defaults_to_results_that_vary(tmp_path: Path, fmt: str) -> None:
     header = out.read_text(encoding="utf-8").splitlines()[0].split(",")
     assert "new_conversion_price" in header and "missing" in header
     assert "designation" not in header  # the same constant on every row
+
+
+def test_sweep_table_and_chart(tmp_path: Path) -> None:
+    """The base scenario issues 30,000,000 shares when 300,000,000 are outstanding at a Conversion
+    Price of $3.41 and a market price of $3.00: the issue triggers an adjustment while the price per
+    share, consideration / 30,000,000, is below $3.00, i.e. for consideration below $90,000,000."""
+    out = tmp_path / "sweep.csv"
+    chart = tmp_path / "chart.png"
+    code = main(["sweep", CONTRACT, str(ROOT / "examples" / "series_b" / "anti_dilution_issuance.yaml"),
+                 "--vary", "consideration=88e6..92e6:1e6", "--plot", "adjustment_triggered",
+                 "--plot-output", str(chart), "-o", str(out), "--results", "adjustment_triggered,new_conversion_price"])
+    assert code == 0
+    table = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["consideration"] for r in table] == ["88000000", "89000000", "90000000", "91000000", "92000000"]
+    assert [r["adjustment_triggered"] for r in table] == ["true", "true", "false", "false", "false"]
+    # (300,000,000 x 3.41 + 88,000,000) / 330,000,000 = 3.3666..., $3.367 to the tenth of a cent.
+    assert table[0]["new_conversion_price"] == "3.367"
+    assert chart.read_bytes().startswith(b"\x89PNG")
