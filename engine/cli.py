@@ -112,8 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
                            description="Vary facts of a base scenario over a grid (or parallel axes) and write "
                            "the results as a table; with --plot RESULT, a chart of a result over one or two axes "
                            "with the points where a boolean result flips marked.")
-    sweep.add_argument("contract", metavar="CONTRACT")
-    sweep.add_argument("scenario", metavar="BASE_SCENARIO")
+    sweep.add_argument("contract", metavar="CONTRACT", help="the clause file")
+    sweep.add_argument("scenario", metavar="BASE_SCENARIO", help="the scenario whose facts the axes vary")
     sweep.add_argument("--vary", action="append", default=[], metavar="FACT=FROM..TO:STEP",
                        help="an axis: exact values FROM, FROM+STEP, ... up to TO (repeat for more axes)")
     sweep.add_argument("--parallel", action="store_true", help="zip the axes instead of taking every combination")
