@@ -264,6 +264,10 @@ class Header:
     span: Span = _span()
     source_span: Span = _span()
     zone_span: Span = _span()
+    amends: str | None = None  # for an amendment: the instrument it amends
+    headline: tuple[str, ...] = ()  # the results a memo leads with
+    headline_spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
+    not_encoded: tuple[str, ...] = ()  # documents and provisions the encoding leaves out
 
 
 @dataclass(frozen=True)
@@ -272,6 +276,19 @@ class Reading:
 
     name: str
     text: str
+    span: Span = _span()
+    # The other reading, in words, and the declarations that replace those of the same
+    # name when the contract is evaluated on it (a memo says where the answer differs).
+    alternative: str | None = None
+    alternative_decls: tuple[Declaration, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReadingAlternative:
+    """`reading NAME alternative { ... }`: more replacements for a reading declared elsewhere."""
+
+    name: str
+    declarations: tuple[Declaration, ...]
     span: Span = _span()
 
 
@@ -309,6 +326,7 @@ class EnumDecl:
     members: tuple[str, ...]
     ordered: bool  # a scale, listed best first
     span: Span = _span()
+    labels: tuple[tuple[str, str], ...] = ()  # (member, its words for people)
 
 
 @dataclass(frozen=True)
@@ -344,6 +362,7 @@ class FactDecl:
     description: str | None
     section: str | None
     span: Span = _span()
+    assumption: str | None = None  # why the default is assumed: not a term of the document
 
 
 @dataclass(frozen=True)
@@ -357,6 +376,8 @@ class Define:
     section: str | None
     span: Span = _span()
     circular: bool = False  # refers to itself through other rules: solved as a fixed point
+    pinpoint: str | None = None  # the words of the section that decide the rule
+    pinpoint_span: Span = _span()
 
 
 @dataclass(frozen=True)
@@ -379,6 +400,8 @@ class ResultDecl:
     span: Span = _span()
     explains: tuple[Explain, ...] = ()
     circular: bool = False  # refers to itself through other rules: solved as a fixed point
+    pinpoint: str | None = None
+    pinpoint_span: Span = _span()
 
 
 @dataclass(frozen=True)
@@ -412,8 +435,8 @@ class ConventionDecl:
 
 
 Declaration = Union[
-    Reading, ZoneDecl, CalendarDecl, EnumDecl, RecordDecl, FactDecl, Define, ResultDecl, FunctionDecl,
-    ConventionDecl,
+    Reading, ReadingAlternative, ZoneDecl, CalendarDecl, EnumDecl, RecordDecl, FactDecl, Define, ResultDecl,
+    FunctionDecl, ConventionDecl,
 ]
 
 

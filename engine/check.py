@@ -91,6 +91,12 @@ class Program:
     # Problems that do not stop evaluation (a loop variable hiding a declared name).
     warnings: list[Diagnostic] = field(default_factory=list)
 
+    # Each enum or scale member's words for people, where the clause file gives them.
+    enum_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    # For each reading that states its alternative: the contract checked with that reading's
+    # replacement declarations in force, so a memo can say where the answer would differ.
+    alternatives: dict[str, Program] = field(default_factory=dict)
+
 
 def recursive_functions(functions: dict[str, FunctionInfo]) -> frozenset[str]:
     """The functions from which a chain of calls leads back to themselves."""
@@ -151,6 +157,7 @@ class _Checker:
         self.cites: dict[str, list[str]] = {}
         self.enum_argument = False
         self.month_end: ast.ConventionDecl | None = None
+        self.more_alternatives: dict[str, list[ast.Declaration]] = {}
 
     def error(self, message: str, span: Span | None, help: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(message, span, help))
@@ -202,7 +209,9 @@ class _Checker:
                 self._collect_one(decl, is_main=file is main_file)
 
     def _collect_one(self, decl: ast.Declaration, is_main: bool) -> None:
-        if isinstance(decl, ast.Reading):
+        if isinstance(decl, ast.ReadingAlternative):
+            self.more_alternatives.setdefault(decl.name, []).extend(decl.declarations)
+        elif isinstance(decl, ast.Reading):
             # Readings have a namespace of their own: `uses` is the only place
             # they are named, so a reading may share a rule's name.
             if decl.name in self.readings:
@@ -402,6 +411,7 @@ class _Checker:
                        decl.span)
         self.rules[name] = RuleInfo(decl, final, isinstance(decl, ast.ResultDecl))
         self.check_uses(decl.uses)
+        self.check_pinpoint(decl)
         if isinstance(decl, ast.ResultDecl):
             for explain in decl.explains:
                 self.check_explain(explain)
@@ -411,6 +421,26 @@ class _Checker:
                 citations.append(citation)
         self.cites[name] = citations
         return final
+
+    def check_pinpoint(self, decl: ast.Define | ast.ResultDecl) -> None:
+        """A rule's `quote "..."` must be words of its own section's text."""
+        if decl.pinpoint is None:
+            return
+        section = self.sections.get(decl.section or "")
+        if section is None:
+            self.error("`quote` points at the words of the rule's section; this rule is in no section",
+                       decl.pinpoint_span, help="move the rule into the section whose text it quotes")
+            return
+        wanted = _fold(decl.pinpoint)
+        if not any(wanted in _fold(q.text) for q in section.quotes):
+            self.error(f"the quoted words are not in the text of section \"{section.citation}\"",
+                       decl.pinpoint_span, help="quote words exactly as the section's `text` writes them")
+
+    def check_memo_header(self, header: ast.Header) -> None:
+        for name, span in zip(header.headline, header.headline_spans, strict=False):
+            if name not in self.results and name not in self.broken:
+                self.error(f"`{name}` is not a result of this contract", span,
+                           help=did_you_mean(name, self.results) or "`headline` names results")
 
     def check_explain(self, explain: ast.Explain) -> None:
         if explain.condition is not None:
@@ -951,6 +981,83 @@ _LITERAL_TYPES: dict[str, T.Type] = {
 }
 
 
+def _fold(text: str) -> str:
+    """Text compared for a pinpoint quote: whitespace and curly quotes normalised."""
+    text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2019", "'")
+    return " ".join(text.split())
+
+
+_REPLACEABLE = (ast.ZoneDecl, ast.CalendarDecl, ast.Define, ast.ResultDecl, ast.FunctionDecl)
+
+
+def _with_alternative(loaded: LoadedFiles, reading: ast.Reading,
+                      more: list[ast.Declaration]) -> tuple[LoadedFiles, list[Diagnostic]]:
+    """The files with the reading's alternative declarations in place of those of the same name."""
+    from dataclasses import replace
+
+    given = [*reading.alternative_decls, *more]
+    replacements = {d.name: d for d in given if isinstance(d, _REPLACEABLE)}
+    problems = [Diagnostic("an alternative replaces zones, calendars, defines, results and functions",
+                           getattr(d, "span", None)) for d in given if not isinstance(d, _REPLACEABLE)]
+    found: set[str] = set()
+
+    def swap(decl: ast.Declaration) -> ast.Declaration:
+        name = getattr(decl, "name", None)
+        if isinstance(decl, _REPLACEABLE) and name in replacements:
+            found.add(name)
+            new = replacements[name]
+            if type(new) is not type(decl) and not {type(new), type(decl)} <= {ast.Define, ast.ResultDecl}:
+                problems.append(Diagnostic(f"the alternative declares `{name}` as another kind of declaration",
+                                           new.span))
+                return decl
+            section = getattr(decl, "section", None)
+            if isinstance(new, (ast.Define, ast.ResultDecl, ast.FunctionDecl)):
+                new = replace(new, section=section)
+            if isinstance(decl, ast.ResultDecl) and isinstance(new, ast.Define):
+                new = ast.ResultDecl(new.name, decl.type, decl.description, new.expr, new.uses, section, new.span,
+                                     decl.explains, circular=new.circular,
+                                     pinpoint=new.pinpoint or decl.pinpoint, pinpoint_span=new.pinpoint_span)
+            return new
+        return decl
+
+    files = []
+    for file in loaded.files:
+        sections = tuple(replace(s, declarations=tuple(swap(d) for d in s.declarations)) for s in file.sections)
+        files.append(replace(file, declarations=tuple(swap(d) for d in file.declarations), sections=sections))
+    for name, decl in replacements.items():
+        if name not in found:
+            problems.append(Diagnostic(f"the alternative replaces `{name}`, which the contract does not declare",
+                                       decl.span))
+    return replace(loaded, files=files, diagnostics=[], broken_names=set(loaded.broken_names)), problems
+
+
+def _alternatives(loaded: LoadedFiles, main_path: str, readings: dict[str, ast.Reading],
+                  more: dict[str, list[ast.Declaration]]) -> tuple[dict[str, Program], list[Diagnostic]]:
+    out: dict[str, Program] = {}
+    problems: list[Diagnostic] = []
+    for name, extra in more.items():
+        if name not in readings:
+            problems.append(Diagnostic(f"unknown reading `{name}`", getattr(extra[0], "span", None) if extra else None,
+                                       help=did_you_mean(name, readings)))
+        elif readings[name].alternative is None:
+            problems.append(Diagnostic(f"reading `{name}` states no alternative", readings[name].span,
+                                       help='add `alternative """the other reading, in words"""` to it'))
+    for name, reading in readings.items():
+        if reading.alternative is None or not (reading.alternative_decls or more.get(name)):
+            continue
+        swapped, found = _with_alternative(loaded, reading, more.get(name, []))
+        problems.extend(found)
+        if found:
+            continue
+        program, diagnostics = check_program(swapped, main_path, quotes=False)
+        if program is None:
+            problems.extend(Diagnostic(f"on the alternative of reading `{name}`: {d.message}", d.span, d.help)
+                            for d in diagnostics)
+        else:
+            out[name] = program
+    return out, problems
+
+
 def _optional(t: T.Type) -> T.Type:
     return t if isinstance(t, T.OptionalType) or T.is_error(t) else T.OptionalType(t)
 
@@ -962,7 +1069,8 @@ def _a(t: T.Type) -> str:
     return ("an " if name[0] in "aeiou" else "a ") + name
 
 
-def check_program(loaded: LoadedFiles, main_path: str) -> tuple[Program | None, list[Diagnostic]]:
+def check_program(loaded: LoadedFiles, main_path: str, quotes: bool = True) -> tuple[Program | None,
+                                                                                     list[Diagnostic]]:
     checker = _Checker(loaded, main_path)
     if not loaded.files:
         return None, checker.diagnostics
@@ -970,10 +1078,17 @@ def check_program(loaded: LoadedFiles, main_path: str) -> tuple[Program | None, 
     checker.check_declarations()
     main = loaded.files[-1]
     base = Path(main_path).parent
-    for file in loaded.files:
-        checker.check_quotes(file, Path(file.path).parent if file is not main else base)
+    if quotes:
+        for file in loaded.files:
+            checker.check_quotes(file, Path(file.path).parent if file is not main else base)
     home_zone = checker.check_header(main)
     header = main.header
+    if header is not None:
+        checker.check_memo_header(header)
+    alternatives: dict[str, Program] = {}
+    if quotes:  # the alternatives are checked once, from the contract as written
+        alternatives, problems = _alternatives(loaded, main_path, checker.readings, checker.more_alternatives)
+        checker.diagnostics.extend(problems)
     if header is None and main.sections:
         checker.error("a contract file starts with `contract \"Title\"`", Span(main.path, 1, 1, 1, 2),
                       help="see docs/language.md for the header")
@@ -997,6 +1112,8 @@ def check_program(loaded: LoadedFiles, main_path: str) -> tuple[Program | None, 
         recursive=recursive_functions(checker.functions),
         warnings=sorted(checker.warnings, key=lambda d: (d.span.file, d.span.line, d.span.column) if d.span
                         else ("", 0, 0)),
+        enum_labels={name: dict(decl.labels) for name, decl in checker.enum_decls.items() if decl.labels},
+        alternatives=alternatives,
     )
     return program, []
 

@@ -291,11 +291,14 @@ class _ToAst(Transformer[Token, Any]):
 
     def header(self, meta: Any, children: list[Any]) -> ast.Header:
         title = _unquote(children[0])
-        fields: dict[str, Any] = {"parties": []}
+        fields: dict[str, Any] = {"parties": [], "not_encoded": [], "headline": [], "headline_spans": []}
         source_span = zone_span = Span(self.path, 0, 0, 0, 0)
         for kind, value, span in children[1:]:
-            if kind == "party":
-                fields["parties"].append(value)
+            if kind in ("party", "not_encoded"):
+                fields["parties" if kind == "party" else kind].append(value)
+            elif kind == "headline":
+                fields["headline"].extend(name for name, _ in value)
+                fields["headline_spans"].extend(where for _, where in value)
             else:
                 fields[kind] = value
             if kind == "source":
@@ -305,7 +308,18 @@ class _ToAst(Transformer[Token, Any]):
         return ast.Header(
             title, fields.get("dated"), tuple(fields["parties"]), fields.get("law"),
             fields.get("source"), fields.get("zone"), self._span(meta), source_span, zone_span,
+            fields.get("amends"), tuple(fields["headline"]), tuple(fields["headline_spans"]),
+            tuple(fields["not_encoded"]),
         )
+
+    def header_amends(self, meta: Any, c: list[Any]) -> tuple[str, object, Span]:
+        return ("amends", _unquote(c[0]), self._span(meta))
+
+    def header_headline(self, meta: Any, c: list[Any]) -> tuple[str, object, Span]:
+        return ("headline", [(str(t), self._tok_span(t)) for t in c], self._span(meta))
+
+    def header_not_encoded(self, meta: Any, c: list[Any]) -> tuple[str, object, Span]:
+        return ("not_encoded", _unquote(c[0]), self._span(meta))
 
     def header_dated(self, meta: Any, c: list[Any]) -> tuple[str, object, Span]:
         return ("dated", self._date(c[0]), self._span(meta))
@@ -327,7 +341,15 @@ class _ToAst(Transformer[Token, Any]):
         return ast.Include(_unquote(c[0]), self._span(meta))
 
     def reading(self, meta: Any, c: list[Any]) -> ast.Reading:
-        return ast.Reading(str(c[0]), _normalise_block(_unquote(c[1])), self._span(meta))
+        alternative: tuple[str, tuple[ast.Declaration, ...]] | None = c[2] if len(c) > 2 else None
+        return ast.Reading(str(c[0]), _normalise_block(_unquote(c[1])), self._span(meta),
+                           alternative[0] if alternative else None, alternative[1] if alternative else ())
+
+    def alternative(self, meta: Any, c: list[Any]) -> tuple[str, tuple[ast.Declaration, ...]]:
+        return (_normalise_block(_unquote(c[0])), tuple(c[1:]))
+
+    def reading_alternative(self, meta: Any, c: list[Any]) -> ast.ReadingAlternative:
+        return ast.ReadingAlternative(str(c[0]), tuple(c[1:]), self._span(meta))
 
     def uses(self, meta: Any, c: list[Any]) -> ast.Uses:
         return ast.Uses(tuple(str(t) for t in c), tuple(self._tok_span(t) for t in c))
@@ -354,14 +376,20 @@ class _ToAst(Transformer[Token, Any]):
         return ast.CalendarDecl(str(c[0]), _unquote(c[1]), self._uses(c), self._span(meta),
                                 self._tok_span(c[1]))
 
-    def _members(self, tokens: list[Token]) -> tuple[str, ...]:
-        return tuple(_unquote(t) if t.type == "STRING" else str(t) for t in tokens)
+    def member(self, meta: Any, c: list[Any]) -> tuple[str, str | None]:
+        name = _unquote(c[0]) if c[0].type == "STRING" else str(c[0])
+        return (name, _unquote(c[1]) if len(c) > 1 else None)
+
+    def _enum(self, meta: Any, c: list[Any], ordered: bool) -> ast.EnumDecl:
+        members: list[tuple[str, str | None]] = c[1:]
+        return ast.EnumDecl(str(c[0]), tuple(name for name, _ in members), ordered, self._span(meta),
+                            tuple((name, label) for name, label in members if label is not None))
 
     def enum(self, meta: Any, c: list[Any]) -> ast.EnumDecl:
-        return ast.EnumDecl(str(c[0]), self._members(c[1:]), False, self._span(meta))
+        return self._enum(meta, c, False)
 
     def scale(self, meta: Any, c: list[Any]) -> ast.EnumDecl:
-        return ast.EnumDecl(str(c[0]), self._members(c[1:]), True, self._span(meta))
+        return self._enum(meta, c, True)
 
     def record(self, meta: Any, c: list[Any]) -> ast.RecordDecl:
         fields = tuple(x for x in c[1:] if isinstance(x, ast.FieldDecl))
@@ -376,31 +404,45 @@ class _ToAst(Transformer[Token, Any]):
         return ast.FieldDecl(str(c[0]), c[1], self._span(meta), default)
 
     def fact(self, meta: Any, c: list[Any]) -> ast.FactDecl:
-        default = next((x[1] for x in c[2:] if isinstance(x, tuple) and x[0] == "default"), None)
+        default = next((x for x in c[2:] if isinstance(x, tuple) and x[0] == "default"), None)
         description = next((x[1] for x in c[2:] if isinstance(x, tuple) and x[0] == "description"), None)
-        return ast.FactDecl(str(c[0]), c[1], default, description, None, self._span(meta))
+        return ast.FactDecl(str(c[0]), c[1], default[1] if default else None, description, None, self._span(meta),
+                            default[2] if default else None)
 
-    def default(self, meta: Any, c: list[Any]) -> tuple[str, Any]:
-        return ("default", c[0])
+    def default(self, meta: Any, c: list[Any]) -> tuple[str, Any, str | None]:
+        return ("default", c[0], c[1] if len(c) > 1 else None)
+
+    def assumed(self, meta: Any, c: list[Any]) -> str:
+        return _unquote(c[0])
+
+    def pinpoint(self, meta: Any, c: list[Any]) -> tuple[str, str, Span]:
+        return ("pinpoint", " ".join(_unquote(c[0]).split()), self._tok_span(c[0]))
+
+    @staticmethod
+    def _pinpoint(c: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+        found = [x for x in c if isinstance(x, tuple) and x and x[0] == "pinpoint"]
+        rest = [x for x in c if not (isinstance(x, tuple) and x and x[0] == "pinpoint")]
+        return rest, ({"pinpoint": found[0][1], "pinpoint_span": found[0][2]} if found else {})
 
     def description(self, meta: Any, c: list[Any]) -> tuple[str, str]:
         return ("description", _unquote(c[0]))
 
     def define(self, meta: Any, c: list[Any]) -> ast.Define:
         circular = _CIRCULAR in c
-        c = [x for x in c if x is not _CIRCULAR]
+        c, pinpoint = self._pinpoint([x for x in c if x is not _CIRCULAR])
         rest = [x for x in c[1:] if not isinstance(x, ast.Uses)]
         type_ref = rest[0] if len(rest) == 2 else None
-        return ast.Define(str(c[0]), type_ref, rest[-1], self._uses(c), None, self._span(meta), circular)
+        return ast.Define(str(c[0]), type_ref, rest[-1], self._uses(c), None, self._span(meta), circular,
+                          **pinpoint)
 
     def result(self, meta: Any, c: list[Any]) -> ast.ResultDecl:
         explains = tuple(x for x in c if isinstance(x, ast.Explain))
         circular = _CIRCULAR in c
-        c = [x for x in c if not isinstance(x, ast.Explain) and x is not _CIRCULAR]
+        c, pinpoint = self._pinpoint([x for x in c if not isinstance(x, ast.Explain) and x is not _CIRCULAR])
         rest = [x for x in c[2:] if not isinstance(x, ast.Uses)]
         description = rest[0][1] if len(rest) == 2 else None
         return ast.ResultDecl(str(c[0]), c[1], description, rest[-1], self._uses(c), None, self._span(meta),
-                              explains, circular)
+                              explains, circular, **pinpoint)
 
     def circular(self, meta: Any, c: list[Any]) -> object:
         return _CIRCULAR
