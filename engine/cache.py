@@ -43,12 +43,13 @@ import sys
 import tempfile
 from importlib.util import find_spec
 from pathlib import Path
+from typing import Any
 
 from engine.check import Program
 from engine.limits import CLAUSE_FILE_BYTES, LimitError, read_bounded
 
-FORMAT = 2
-_MAGIC = b"clause-cache-2\n"
+FORMAT = 3  # 3: programs carry their reading alternatives
+_MAGIC = b"clause-cache-3\n"
 _MAC_BYTES = 32
 _KEY_BYTES = 32
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -117,19 +118,37 @@ def _nodes(program: Program) -> list[object]:
     return found
 
 
-def dumps(program: Program) -> bytes:
-    state = {k: v for k, v in program.__dict__.items() if k not in _CACHES and k != "node_types"}
+_State = tuple[dict[str, Any], list[tuple[object, Any]], dict[str, Any]]
+
+
+def _state(program: Program) -> _State:
+    """A program as data: its fields, its typed nodes, and its alternatives (each likewise).
+
+    The alternatives share most declarations with the program, so they go into
+    the same pickle, which keeps each shared node one object."""
+    skip = (*_CACHES, "node_types", "alternatives")
+    state = {k: v for k, v in program.__dict__.items() if k not in skip}
     types = program.node_types
     pairs = [(node, types[id(node)]) for node in _nodes(program) if id(node) in types]
-    return pickle.dumps((state, pairs), protocol=pickle.HIGHEST_PROTOCOL)
+    alternatives = {name: _state(other) for name, other in program.__dict__.get("alternatives", {}).items()}
+    return state, pairs, alternatives
 
 
-def loads(data: bytes) -> Program:
-    state, pairs = pickle.loads(data)
+def _program(data: _State) -> Program:
+    state, pairs, alternatives = data
     program = Program.__new__(Program)
     program.__dict__.update(state)
     program.node_types = {id(node): type_ for node, type_ in pairs}
+    program.alternatives = {name: _program(other) for name, other in alternatives.items()}
     return program
+
+
+def dumps(program: Program) -> bytes:
+    return pickle.dumps(_state(program), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def loads(data: bytes) -> Program:
+    return _program(pickle.loads(data))
 
 
 def _key(path: str | Path, content: bytes, allow_outside: bool) -> str:

@@ -88,9 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
     memo.add_argument("contract", metavar="CONTRACT", help="the clause file")
     memo.add_argument("scenario", metavar="SCENARIO", help="the scenario file (.yaml, .yml or .json) to explain")
     memo.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
-    memo.add_argument("--format", choices=("md", "html"), default=None,
-                      help="md (default) or html; taken from the -o extension when not given")
+    memo.add_argument("--format", choices=("md", "html", "docx"), default=None,
+                      help="md (default), html or docx; taken from the -o extension when not given")
     memo.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    # The heading; each overrides the scenario's `memo:` key of the same name.
+    memo.add_argument("--to", help="the To line (default: the scenario's memo.to, else File)")
+    memo.add_argument("--from", dest="sender", metavar="FROM", help="the From line")
+    memo.add_argument("--re", help="the Re line (default: the scenario's memo.re, else its title)")
+    memo.add_argument("--date", help="the memo's date, YYYY-MM-DD (default: today)")
+    memo.add_argument("--legend", help='printed on every page, e.g. "Privileged & Confidential", "Draft"')
 
     run = sub.add_parser("run", help="evaluate many scenarios",
                          description="Evaluate many scenarios: files, directories, globs, or CSV/JSONL "

@@ -41,6 +41,10 @@ class Scenario:
     sources: SourceMap = field(default_factory=SourceMap)
     expect: Any = None
     raw: dict[str, Any] = field(default_factory=dict)
+    # What the memo answers: (result name, the question in words or None), in order.
+    ask: list[tuple[str, str | None]] = field(default_factory=list)
+    # The memo's heading: to, from, re, date, legend (every key optional).
+    memo: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -137,14 +141,15 @@ def parse_scenario(text: str, shown: str, json_format: bool = False) -> Scenario
     if not isinstance(data, dict):
         raise ClauseError([Diagnostic("a scenario is a mapping with `facts:` (and optional `title:`, "
                                       "`description:`)", Span(shown, 1, 1, 1, 2))], sources)
-    unknown_keys = set(data) - {"title", "description", "facts", "expect", "cases"}
+    unknown_keys = set(data) - {"title", "description", "facts", "expect", "cases", "ask", "memo"}
     diagnostics = [
         Diagnostic(f"unknown scenario key `{key}`", Span(shown, *positions.get(f"@{key}", (1, 1)),
                                                         *positions.get(f"@{key}", (1, 1))),
-                   help=did_you_mean(str(key), ["title", "description", "facts", "expect"])
-                   or "a scenario has `title`, `description` and `facts`")
+                   help=did_you_mean(str(key), ["title", "description", "facts", "expect", "ask", "memo"])
+                   or "a scenario has `title`, `description`, `facts`, and for its memo `ask` and `memo`")
         for key in sorted(unknown_keys, key=str)
     ]
+    ask, memo = _memo_keys(data, shown, positions, diagnostics)
     facts = data.get("facts") or {}
     if not isinstance(facts, dict):
         diagnostics.append(Diagnostic("`facts` must be a mapping of fact names to values",
@@ -152,7 +157,47 @@ def parse_scenario(text: str, shown: str, json_format: bool = False) -> Scenario
     if diagnostics:
         raise ClauseError(diagnostics, sources)
     return Scenario(shown, _text(data.get("title")), _text(data.get("description")), dict(facts),
-                    positions, sources, data.get("expect"), data)
+                    positions, sources, data.get("expect"), data, ask, memo)
+
+
+MEMO_KEYS = ("to", "from", "re", "date", "legend")
+
+
+def _memo_keys(data: dict[str, Any], shown: str, positions: dict[str, tuple[int, int]],
+               diagnostics: list[Diagnostic]) -> tuple[list[tuple[str, str | None]], dict[str, str]]:
+    """`ask: [result, {result: name, question: words}, ...]` and `memo: {to, from, re, date, legend}`."""
+    ask: list[tuple[str, str | None]] = []
+    memo: dict[str, str] = {}
+
+    def where(key: str) -> Span:
+        line, column = positions.get(f"@{key}", (1, 1))
+        return Span(shown, line, column, line, column + len(key))
+
+    raw_ask = data.get("ask")
+    if raw_ask is not None:
+        items = raw_ask if isinstance(raw_ask, list) else [raw_ask]
+        for item in items:
+            if isinstance(item, str):
+                ask.append((item, None))
+            elif isinstance(item, dict) and isinstance(item.get("result"), str):
+                question = item.get("question")
+                ask.append((item["result"], str(question) if question is not None else None))
+            else:
+                diagnostics.append(Diagnostic("`ask` lists result names, or mappings `{result: NAME, question: "
+                                              "WORDS}`", where("ask")))
+    raw_memo = data.get("memo")
+    if raw_memo is not None:
+        if not isinstance(raw_memo, dict):
+            diagnostics.append(Diagnostic("`memo` is a mapping with any of " + ", ".join(MEMO_KEYS), where("memo")))
+        else:
+            for key, value in raw_memo.items():
+                if key not in MEMO_KEYS:
+                    diagnostics.append(Diagnostic(f"unknown memo key `{key}`", where("memo"),
+                                                  help=did_you_mean(str(key), MEMO_KEYS)
+                                                  or "`memo` takes " + ", ".join(MEMO_KEYS)))
+                elif value is not None:
+                    memo[key] = str(value)
+    return ask, memo
 
 
 class _RepeatedKey(ValueError):

@@ -33,9 +33,10 @@ from render import format as fmt
 class Frag:
     """One fragment of a sentence: ``text``, a ``value`` or a ``cite`` (a section)."""
 
-    kind: str
+    kind: str  # "text", "value", "cite", "strong" (an answer), "code" (an identifier, appendix only)
     text: str
     anchor: str = ""
+    ref: str = ""  # for a citation: the section as the clause file cites it
 
 
 class Phrase(tuple[Frag, ...]):
@@ -60,7 +61,7 @@ class Phrase(tuple[Frag, ...]):
 
     @property
     def plain(self) -> str:
-        return "".join(f"§ {f.text}" if f.kind == "cite" else f.text for f in self)
+        return "".join(f.text for f in self)
 
     def __str__(self) -> str:
         return self.plain
@@ -83,22 +84,62 @@ def anchor(citation: str) -> str:
     return f"clause-{slug or 'section'}"
 
 
-def cite(citation: str) -> Frag:
-    return Frag("cite", citation, anchor(citation))
+# Parts of a document cited by name, without "§": Exhibit A, Schedule I(d), Annex 2, the Preamble.
+_NAMED_PARTS = re.compile(r"^(Exhibit|Schedule|Annex|Appendix|Preamble|Recitals?|Article|Attachment)\b", re.I)
+
+
+def is_section(citation: str) -> bool:
+    """A numbered section (cited with §), as opposed to a named part such as an Exhibit."""
+    return not _NAMED_PARTS.match(citation)
+
+
+def citation_text(citation: str) -> str:
+    """House style: § 1.2(a); Exhibit A and Schedule I(d) without §."""
+    return f"§ {citation}" if is_section(citation) else citation
+
+
+def cite(citation: str, bare: bool = False) -> Frag:
+    """A citation; ``bare`` leaves off the § (it is written once before several: §§ 6(b) and 6(c))."""
+    return Frag("cite", citation if bare else citation_text(citation), anchor(citation), citation)
+
+
+def citation_list(citations: Iterable[str]) -> Phrase:
+    """§ 6(b); §§ 6(b), 6(c) and 6(e); § 1.2(a) and Exhibit A."""
+    items = list(dict.fromkeys(c for c in citations if c))
+    sections = [c for c in items if is_section(c)]
+    named = [c for c in items if not is_section(c)]
+    groups: list[Phrase] = []
+    if len(sections) == 1:
+        groups.append(P(cite(sections[0])))
+    elif sections:
+        parts: list[Frag | str] = ["§§ "]
+        for index, citation in enumerate(sections):
+            if index:
+                parts.append(" and " if index == len(sections) - 1 else ", ")
+            parts.append(cite(citation, bare=True))
+        groups.append(Phrase(parts))
+    groups.extend(P(cite(c)) for c in named)
+    out: list[Phrase | str] = []
+    for index, group in enumerate(groups):
+        if index:
+            out.append(" and " if index == len(groups) - 1 else ", ")
+        out.append(group)
+    return Phrase(out)
 
 
 def cites_phrase(citations: Iterable[str]) -> Phrase:
-    """(§ 1.2(a), § Exhibit A) — empty when there is nothing to cite."""
-    items = list(dict.fromkeys(citations))
-    if not items:
-        return Phrase()
-    parts: list[Frag | str] = [" ("]
-    for index, citation in enumerate(items):
-        if index:
-            parts.append(", ")
-        parts.append(cite(citation))
-    parts.append(")")
-    return Phrase(parts)
+    """ (§ 1.2(a) and Exhibit A) — empty when there is nothing to cite."""
+    inner = citation_list(citations)
+    return P(" (", inner, ")") if inner else Phrase()
+
+
+_SECTION_WORD = re.compile(r"\(Sections? ([0-9][0-9A-Za-z().,\s]*?)\)")
+
+
+def house_style(text: str) -> str:
+    """A parenthetical "(Section 2.1)" in a description, cited as the memo cites: "(§ 2.1)"."""
+    return _SECTION_WORD.sub(lambda m: f"(§ {m[1]})" if "," not in m[1] and " and " not in m[1]
+                             else f"(§§ {m[1]})", text)
 
 
 def join_words(items: list[str], conjunction: str = "and") -> str:
@@ -298,7 +339,7 @@ class Explainer:
             return humanize(value.name)
         if isinstance(value, dt.tzinfo):
             return str(value)
-        return fmt.prose(value, type_, self.home)
+        return fmt.prose(value, type_, self.home, self.program.enum_labels)
 
     @property
     def place(self) -> str:
@@ -325,7 +366,7 @@ class Explainer:
         return list(self.program.cites.get(name) or ([section] if section else []))
 
     def describe_rule(self, name: str) -> str | None:
-        return getattr(self.program.rules[name].decl, "description", None)
+        return _described(getattr(self.program.rules[name].decl, "description", None))
 
     # ------------------------------------------------------------ terms
     def term(self, step: Step) -> tuple[str | None, list[str]]:
@@ -334,7 +375,7 @@ class Explainer:
         if isinstance(node, ast.Name):
             if node.name in self.program.facts:
                 info = self.program.facts[node.name]
-                return noun(info.decl.description, node.name), []
+                return noun(_described(info.decl.description), node.name), []
             if node.name in self.program.rules:
                 return noun(self.describe_rule(node.name), node.name), self.rule_cites(node.name)
             return None, []
@@ -432,8 +473,8 @@ class Explainer:
         if info is None:
             return name
         if T.strip_optional(info.type) == T.BOOLEAN:
-            return "whether " + (info.decl.description or humanize(name))
-        return noun(info.decl.description, name)
+            return "whether " + (_described(info.decl.description) or humanize(name))
+        return noun(_described(info.decl.description), name)
 
     def missing_point(self, value: Unknown) -> Point:
         names = sorted(value.missing)
@@ -603,7 +644,7 @@ class Explainer:
             return point
         if isinstance(node, ast.Name) and node.name in self.program.facts:
             info = self.program.facts[node.name]
-            words = info.decl.description or humanize(node.name)
+            words = _described(info.decl.description) or humanize(node.name)
             shown = "yes" if step.value is True else "no" if step.value is False else "not stated"
             return Point(P("Exception", where, ": ", words, " — ", value_frag(shown),
                            f" ({self.fact_source(node.name)})"), status or None, tone, label=words)
@@ -654,7 +695,7 @@ class Explainer:
                 return detail.text
         label = point.label or re.sub(r"\s*\([,\s]*\)", "", "".join(f.text for f in point.text if f.kind != "cite"))
         cites = [f for f in point.text if f.kind == "cite"]
-        return P(label if value is True else negate(label), cites_phrase(f.text for f in cites))
+        return P(label if value is True else negate(label), cites_phrase(f.ref for f in cites))
 
     def name_points(self, step: Step, depth: int) -> list[Point]:
         node = step.node
@@ -673,10 +714,10 @@ class Explainer:
             return Point(P(capitalize(P(self.fact_words(name))), citation, " — not stated (", name, ")"),
                          "undetermined", "unknown")
         if info.type == T.BOOLEAN:
-            words = info.decl.description or humanize(name)
+            words = _described(info.decl.description) or humanize(name)
             return Point(P(words, citation, ": ", value_frag("yes" if value else "no"), f" ({source})"),
                          label=words)
-        return Point(P(capitalize(P(noun(info.decl.description, name))), citation, ": ",
+        return Point(P(capitalize(P(noun(_described(info.decl.description), name))), citation, ": ",
                        self.val(value, info.type), f" ({source})"))
 
     # ------------------------------------------------------------ statements
@@ -1107,6 +1148,11 @@ def join_reasons(points: list[Point], last: str = " and ") -> Phrase:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _described(description: str | None) -> str | None:
+    """A description of the clause file in the memo's house style of citation."""
+    return house_style(description) if description else description
 
 
 def _strip_the(words: str | None) -> str:

@@ -6,6 +6,7 @@ Used by the text table and, as Jinja filters, by the memos.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -197,12 +198,37 @@ def place_name(zone_key: str | None) -> str:
     return zone_key.rsplit("/", 1)[-1].replace("_", " ")
 
 
-def prose(value: object, type_: T.Type | None = None, home: dt.tzinfo | None = None) -> str:
+Labels = Mapping[str, Mapping[str, str]]
+LONG_LIST = 8  # a list longer than this is summarised in prose: its count, first and last items
+
+
+def member_words(value: Member, labels: Labels | None = None) -> str:
+    """An enum member as people read it: its label from the clause file, else its name in words."""
+    label = (labels or {}).get(value.type_name, {}).get(value.name)
+    if label is not None:
+        return label
+    if value.name in AGENCY_NAMES:
+        return AGENCY_NAMES[value.name]
+    return value.name.replace("_", " ")
+
+
+def field_words(name: str, labels: Labels | None = None) -> str:
+    """A record field in prose: an agency's name, or the field's name in words."""
+    for members in (labels or {}).values():
+        if name in members:
+            return members[name]
+    return AGENCY_NAMES.get(name, name.replace("_", " "))
+
+
+def prose(value: object, type_: T.Type | None = None, home: dt.tzinfo | None = None,
+          labels: Labels | None = None) -> str:
     """A value as written in a sentence of a memo."""
     if isinstance(value, Fraction):  # cut short with an ellipsis, or else marked ≈
         text = prose(shown(value), type_, home)
         return text if _ELLIPSIS in text else APPROXIMATELY + text
     base = T.strip_optional(type_) if type_ is not None else None
+    if isinstance(value, Member):
+        return member_words(value, labels)
     if isinstance(value, Decimal) and not isinstance(value, bool):
         if base == T.MONEY:
             return amount(value)
@@ -213,10 +239,14 @@ def prose(value: object, type_: T.Type | None = None, home: dt.tzinfo | None = N
         return moment(value, home)
     if isinstance(value, dict):
         fields = dict(base.fields) if isinstance(base, T.RecordType) else {}
-        return "; ".join(f"{AGENCY_NAMES.get(k, k)} {prose(v, fields.get(k), home)}" for k, v in value.items())
+        return "; ".join(f"{field_words(k, labels)} {prose(v, fields.get(k), home, labels)}"
+                         for k, v in value.items())
     if isinstance(value, tuple):
         element = base.element if isinstance(base, T.ListType) else None
         if not value:
             return "none"
-        return "; ".join(prose(v, element, home) for v in value)
+        if len(value) > LONG_LIST:
+            first = "; ".join(prose(v, element, home, labels) for v in value[:2])
+            return f"{len(value):,} items: {first}; … ; {prose(value[-1], element, home, labels)}"
+        return "; ".join(prose(v, element, home, labels) for v in value)
     return human(value, type_)

@@ -1,15 +1,18 @@
-"""`clause memo`: the explanatory memo, rendered with Jinja templates.
+"""`clause memo`: the explanatory memo, in Markdown, HTML or DOCX.
 
-The templates live in ``render/templates/{md,html}/``: one layout per format
-(``memo.md.j2``, ``memo.html.j2``) that includes a partial per part of the
-memo. A firm may restyle them, or put its own partials in a directory named
-by ``CLAUSE_MEMO_TEMPLATES``, which is searched first.
+One ``Document`` (render/document.py) is built once from the evaluation
+(render/build.py) and rendered three ways: Markdown and HTML through Jinja
+templates (``render/templates/{md,html}/memo.*.j2``), DOCX through
+python-docx (render/docx.py). The templates lay the document out; every word
+and every choice is already in the document, and the formatting of a phrase
+is done by filters here.
 
 Text from a clause file or a scenario is data, never template source: the
-templates are rendered in an ``ImmutableSandboxedEnvironment`` with
-``StrictUndefined``; HTML is autoescaped and Markdown is escaped by the
-environment's ``finalize`` hook (so every value is escaped unless a macro
-built it), which keeps ``<script>`` or ``{{ 7*7 }}`` in a title literal.
+templates run in an ``ImmutableSandboxedEnvironment`` with ``StrictUndefined``;
+HTML is autoescaped and Markdown is escaped by the environment's ``finalize``
+hook (so every value is escaped unless a filter built it), which keeps
+``<script>`` or ``{{ 7*7 }}`` in a title literal. A firm may put its own
+templates in a directory named by ``CLAUSE_MEMO_TEMPLATES``, searched first.
 """
 
 from __future__ import annotations
@@ -26,18 +29,17 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup, escape
 
-from engine import types as T
 from engine.api import Outcome, evaluate, load_contract
 from engine.errors import ClauseError, Diagnostic
-from engine.outputs import check_destination, write_text
+from engine.outputs import atomic_output, check_destination
 from engine.scenario import load_scenario
-from engine.values import Member, Unknown
 from render import format as fmt
-from render.explain import anchor
-from render.viewmodel import Memo, build_memo
+from render.build import MemoOptions, build_document
+from render.document import Document
+from render.explain import Phrase, Point
 
 TEMPLATES = Path(__file__).parent / "templates"
-FORMATS = ("md", "html")
+FORMATS = ("md", "html", "docx")
 TEMPLATE_ENV = "CLAUSE_MEMO_TEMPLATES"
 
 # ---------------------------------------------------------------- Markdown escaping
@@ -64,7 +66,6 @@ _CODE_SPAN = re.compile(r"`([^`\n]+)`")
 
 
 def _code_spans(text: str, plain: Callable[[str], str], code: Callable[[str], str]) -> Markup:
-    """Text whose `code` spans are kept as code and everything else made literal."""
     out: list[str] = []
     position = 0
     for match in _CODE_SPAN.finditer(text):
@@ -76,17 +77,44 @@ def _code_spans(text: str, plain: Callable[[str], str], code: Callable[[str], st
 
 
 def md_code_spans(text: str) -> Markup:
-    """Markdown for a text of the clause file that writes names as `code`: the spans stay code spans.
-
-    Code spans are literal in Markdown, so their content needs no escaping; the
-    rest is escaped as by ``md_escape``, and an unpaired backtick stays literal.
-    """
+    """Markdown for a text of the clause file that writes names as `code`: the spans stay code spans."""
     return _code_spans(str(text), md_escape, lambda inner: f"`{inner}`")
 
 
 def html_code_spans(text: str) -> Markup:
     """HTML for a text of the clause file that writes names as `code`: each span a <code> element."""
     return _code_spans(str(text), lambda part: str(escape(part)), lambda inner: f"<code>{escape(inner)}</code>")
+
+
+# ---------------------------------------------------------------- phrases, per format
+
+
+def md_phrase(phrase: Phrase) -> Markup:
+    out: list[str] = []
+    for frag in phrase:
+        if frag.kind == "strong":
+            out.append(f"**{md_escape(frag.text)}**")
+        elif frag.kind == "code":
+            out.append(f"`{frag.text}`")
+        else:
+            out.append(str(md_code_spans(frag.text)))
+    return Markup("".join(out))
+
+
+def html_phrase(phrase: Phrase) -> Markup:
+    out: list[str] = []
+    for frag in phrase:
+        if frag.kind == "cite":
+            out.append(f'<a class="cite" href="#{escape(frag.anchor)}">{escape(frag.text)}</a>')
+        elif frag.kind == "value":
+            out.append(f'<span class="value">{escape(frag.text)}</span>')
+        elif frag.kind == "strong":
+            out.append(f"<strong>{escape(frag.text)}</strong>")
+        elif frag.kind == "code":
+            out.append(f"<code>{escape(frag.text)}</code>")
+        else:
+            out.append(str(html_code_spans(frag.text)))
+    return Markup("".join(out).replace("§ ", "§\u00a0"))
 
 
 def _md_finalize(value: object) -> object:
@@ -101,33 +129,19 @@ def _html_finalize(value: object) -> object:
     return "" if value is None else value
 
 
-# ---------------------------------------------------------------- filters
+def _kind(value: object) -> str:
+    """The block's kind, for the templates' dispatch: paragraph, quote, bullets, table, figure, tree, section."""
+    return type(value).__name__.lower()
 
 
-def _display(home: dt.tzinfo) -> Callable[[object, T.Type | None], str]:
-    """A value formatted for people: $1,000,000.00; 19.9%; 5:00 p.m. EST, June 18, 2003; Moody's Caa1."""
+def _quoted(text: str) -> str:
+    return f"“{text}”"
 
-    def display(value: object, type_: T.Type | None = None) -> str:
-        if isinstance(value, Unknown):
-            return "undetermined"
-        if value is None:
-            return "none"
-        base = T.strip_optional(type_) if type_ is not None else None
-        if isinstance(value, dt.datetime):
-            return fmt.moment(value, home)
-        if isinstance(value, Member):
-            return fmt.AGENCY_NAMES.get(value.name, value.name)
-        if isinstance(value, dict):
-            fields = dict(base.fields) if isinstance(base, T.RecordType) else {}
-            if set(value) <= set(fmt.AGENCY_NAMES):
-                return "; ".join(f"{fmt.AGENCY_NAMES[k]} {display(v, fields.get(k))}" for k, v in value.items())
-            return ", ".join(f"{k.replace('_', ' ')} {display(v, fields.get(k))}" for k, v in value.items())
-        if isinstance(value, tuple):
-            element = base.element if isinstance(base, T.ListType) else None
-            return "; ".join(display(v, element) for v in value) if value else "none"
-        return fmt.human(value, type_)
 
-    return display
+def _css_string(text: str) -> Markup:
+    """A CSS string literal (for the running header), safe inside a <style> element."""
+    cleaned = re.sub(r"[\\\"<>\n\r]", " ", str(text))
+    return Markup(f'"{cleaned}"')
 
 
 def _generated(value: dt.datetime) -> str:
@@ -135,57 +149,43 @@ def _generated(value: dt.datetime) -> str:
     return f"{fmt.date(value)}, {fmt.clock(value)} {zone}".strip()
 
 
-def _long_date(value: dt.date | None) -> str:
-    return fmt.date(value) if value is not None else ""
+def _status_word(point: Point) -> str:
+    return (point.status or "").capitalize()
 
 
-def _type_name(value: T.Type) -> str:
-    return str(value)
-
-
-def _quoted(text: str) -> str:
-    return f"“{text}”"
-
-
-def _slug(citation: str) -> str:
-    return anchor(citation).removeprefix("clause-")
-
-
-def environment(fmt_name: str, home: dt.tzinfo, extra_dirs: list[str] | None = None) -> jinja2.Environment:
+def environment(fmt_name: str, extra_dirs: list[str] | None = None) -> jinja2.Environment:
     """The sandboxed environment for one format; ``extra_dirs`` are searched before the built-in templates."""
     dirs = [*(extra_dirs or []), str(TEMPLATES)]
     loader = jinja2.FileSystemLoader(dirs)
-    if fmt_name == "html":
-        env = ImmutableSandboxedEnvironment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=True,
-                                            finalize=_html_finalize, trim_blocks=True, lstrip_blocks=True,
-                                            keep_trailing_newline=True)
-    else:
-        env = ImmutableSandboxedEnvironment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=True,
-                                            finalize=_md_finalize, trim_blocks=True, lstrip_blocks=True,
-                                            keep_trailing_newline=True)
+    finalize = _html_finalize if fmt_name == "html" else _md_finalize
+    env = ImmutableSandboxedEnvironment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=True,
+                                        finalize=finalize, trim_blocks=True, lstrip_blocks=True,
+                                        keep_trailing_newline=True)
     env.filters.update({
+        "phrase": html_phrase if fmt_name == "html" else md_phrase,
         "code_spans": html_code_spans if fmt_name == "html" else md_code_spans,
-        "human": _display(home),
-        "generated": _generated,
-        "long_date": _long_date,
-        "type_name": _type_name,
+        "kind": _kind,
         "quoted": _quoted,
-        "slug": _slug,
+        "css_string": _css_string,
+        "generated": _generated,
+        "status": _status_word,
     })
     return env
 
 
-def render_memo(memo: Memo, fmt_name: str = "md", template_dirs: list[str] | None = None) -> str:
+def render_document(document: Document, fmt_name: str = "md", template_dirs: list[str] | None = None) -> str:
     """The memo as Markdown or a self-contained HTML page."""
-    if fmt_name not in FORMATS:
-        raise ClauseError([Diagnostic(f"unknown memo format `{fmt_name}`", help="use md or html")])
+    if fmt_name not in ("md", "html"):
+        raise ClauseError([Diagnostic(f"unknown text memo format `{fmt_name}`", help="use md or html")])
     if template_dirs is None:
         configured = os.environ.get(TEMPLATE_ENV)
         template_dirs = [d for d in configured.split(os.pathsep) if d] if configured else []
-    env = environment(fmt_name, memo.home, template_dirs)
+    env = environment(fmt_name, template_dirs)
     name = f"{fmt_name}/memo.{fmt_name}.j2"
+    memo_sections = [s for s in document.sections if not s.appendix]
+    appendices = [s for s in document.sections if s.appendix]
     try:
-        text = env.get_template(name).render(memo=memo)
+        text = env.get_template(name).render(doc=document, sections=memo_sections, appendices=appendices)
     except jinja2.TemplateSyntaxError as error:
         where = error.filename or error.name or name
         raise ClauseError([Diagnostic(f"{where}:{error.lineno}: memo template error: {error.message}")]) from None
@@ -195,36 +195,55 @@ def render_memo(memo: Memo, fmt_name: str = "md", template_dirs: list[str] | Non
                                       f"{TEMPLATES}".strip())]) from None
     except (jinja2.TemplateError, jinja2.exceptions.SecurityError) as error:
         raise ClauseError([Diagnostic(f"memo template {name} failed: {error}")]) from None
-    return _tidy(text, fmt_name)
+    return _tidy(text)
 
 
-def _tidy(text: str, fmt_name: str) -> str:
+def _tidy(text: str) -> str:
     """No runs of blank lines, one final newline."""
     text = re.sub(r"[ \t]+\n", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip("\n") + "\n"
 
 
+def memo_document(outcome: Outcome, generated: dt.datetime | None = None, contract_path: str | None = None,
+                  options: MemoOptions | None = None) -> Document:
+    return build_document(outcome, generated=generated, contract_path=contract_path, options=options)
+
+
 def memo_for(outcome: Outcome, fmt_name: str = "md", generated: dt.datetime | None = None,
-             contract_path: str | None = None) -> str:
-    """Build and render the memo of an outcome evaluated with ``trace=True``."""
-    return render_memo(build_memo(outcome, generated=generated, contract_path=contract_path), fmt_name)
+             contract_path: str | None = None, options: MemoOptions | None = None) -> str:
+    """Build and render the memo (Markdown or HTML) of an outcome evaluated with ``trace=True``."""
+    return render_document(memo_document(outcome, generated, contract_path, options), fmt_name)
+
+
+def memo_bytes(outcome: Outcome, fmt_name: str, generated: dt.datetime | None = None,
+               contract_path: str | None = None, options: MemoOptions | None = None) -> bytes:
+    """The memo in any format, as the bytes of the file."""
+    document = memo_document(outcome, generated, contract_path, options)
+    if fmt_name == "docx":
+        from render.docx import render_docx
+
+        return render_docx(document)
+    return render_document(document, fmt_name).encode("utf-8")
 
 
 def memo_text(contract: str | Path, scenario: str | Path, fmt_name: str = "md",
-              generated: dt.datetime | None = None) -> str:
-    """Load, evaluate and render: what `clause memo` writes."""
+              generated: dt.datetime | None = None, options: MemoOptions | None = None) -> str:
+    """Load, evaluate and render: what `clause memo` writes (Markdown or HTML)."""
     program = load_contract(contract)
     loaded = load_scenario(scenario)
     outcome = evaluate(program, loaded, trace=True)
-    return memo_for(outcome, fmt_name, generated, contract_path=str(contract))
+    return memo_for(outcome, fmt_name, generated, contract_path=str(contract), options=options)
 
 
 def infer_format(output: str | None, given: str | None) -> str:
     if given:
         return given
-    if output and Path(output).suffix.lower() in (".html", ".htm"):
+    suffix = Path(output).suffix.lower() if output else ""
+    if suffix in (".html", ".htm"):
         return "html"
+    if suffix == ".docx":
+        return "docx"
     return "md"
 
 
@@ -241,21 +260,27 @@ def _now() -> dt.datetime:
 
 
 def memo_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """`clause memo CONTRACT SCENARIO [-o FILE] [--format md|html] [--force]`."""
+    """`clause memo CONTRACT SCENARIO [-o FILE] [--format md|html|docx] [--force]`."""
     output: str | None = getattr(args, "output", None)
     fmt_name = infer_format(output, getattr(args, "format", None))
     target = Path(output) if output else None
     if target is not None:  # before any work, and never over an input (engine/outputs.py)
         check_destination(target, force=bool(getattr(args, "force", False)), inputs=[args.contract, args.scenario],
                           what="the memo")
+    elif fmt_name == "docx":
+        raise ClauseError([Diagnostic("a DOCX memo is written to a file", help="add -o memo.docx")])
+    options = MemoOptions(to=getattr(args, "to", None), sender=getattr(args, "sender", None),
+                          re=getattr(args, "re", None), date=getattr(args, "date", None),
+                          legend=getattr(args, "legend", None))
     program = load_contract(args.contract)
     scenario = load_scenario(args.scenario)
     outcome = evaluate(program, scenario, trace=True)
-    text = memo_for(outcome, fmt_name, _now(), contract_path=str(args.contract))
+    data = memo_bytes(outcome, fmt_name, _now(), contract_path=str(args.contract), options=options)
     if target is None:
-        out.write(text)
+        out.write(data.decode("utf-8"))
     else:
-        write_text(target, text, what="the memo")  # a temporary file renamed into place: the old memo kept on failure
+        with atomic_output(target, binary=True, what="the memo") as handle:  # the old memo kept on failure
+            handle.write(data)
         err.write(f"wrote {target}\n")
     for problem in outcome.errors:
         err.write(Diagnostic(f"cannot compute `{problem.rule}`: {problem.message}", problem.span)
@@ -263,5 +288,5 @@ def memo_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 1 if outcome.errors else 0
 
 
-__all__ = ["environment", "html_code_spans", "infer_format", "md_code_spans", "md_escape", "memo_command", "memo_for",
-           "memo_text", "render_memo"]
+__all__ = ["environment", "html_code_spans", "infer_format", "md_code_spans",
+           "md_escape", "memo_bytes", "memo_command", "memo_document", "memo_for", "memo_text", "render_document"]

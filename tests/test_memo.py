@@ -1,20 +1,21 @@
-"""`clause memo`: the explanatory memo of a scenario, in Markdown and HTML.
+"""The memo: one document model, rendered to Markdown, HTML and DOCX.
 
-Goldens (tests/golden/memos/) hold the memo of every example scenario of each
-shipped contract, with the generation time fixed; `pytest --update-goldens`
-(or CLAUSE_UPDATE_GOLDENS=1) rewrites them. The other tests check what a
-memo must say: the failing condition and why, the citation and its quoted
-text, the readings relied on and no others, the time-zone note, the open
-questions, and that scenario text is never executed.
+Expected values are worked out from the documents: the Special Conversion
+Price of $2.83849 gives 1,000 / 2.83849 = 352.2999… shares per $1,000, so
+$1,000 converts into 353 shares rounded upward, $2,000 into 704.59… → 705 on
+the aggregate, or 2 × 353 = 706 when each $1,000 is rounded on its own. The
+window opens at 5:00 p.m. EST = 6:00 p.m. EDT on June 18, 2003, so a notice at
+5:30 p.m. EDT is early on the literal reading and timely on the New York-time
+reading. The Change of Control example has a Triggering Event on May 10, 2006
+unless Section 7(e) removes it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import html
+import io
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -25,22 +26,21 @@ from engine.api import Outcome, evaluate, load_contract
 from engine.errors import ClauseError
 from engine.scenario import load_scenario, parse_scenario
 from render import format as fmt
-from render.explain import title
-from render.memo import html_code_spans, md_code_spans, md_escape, memo_for, memo_text, render_memo
-from render.viewmodel import Memo, build_memo
+from render.build import MemoOptions, build_document
+from render.document import Document, Section, Table, Tree
+from render.explain import citation_list, house_style
+from render.memo import html_code_spans, md_code_spans, md_escape, memo_bytes, memo_for, memo_text, render_document
 
 from golden_files import assert_golden
 from helpers import ROOT, clause
 
 GENERATED = dt.datetime(2003, 6, 20, 9, 0, tzinfo=dt.UTC)
 SPECIAL = "contracts/special_conversion.clause"
+SERIES_B = "contracts/series_b_preferred.clause"
+RIGHTS = "contracts/rights_agreement.clause"
 EXAMPLES = ROOT / "examples"
 GOLDEN = ROOT / "tests" / "golden" / "memos"
-CONTRACTS = {
-    "special_conversion": "contracts/special_conversion.clause",
-    "rights_agreement": "contracts/rights_agreement.clause",
-    "series_b": "contracts/series_b_preferred.clause",
-}
+CONTRACTS = {"special_conversion": SPECIAL, "rights_agreement": RIGHTS, "series_b": SERIES_B}
 
 
 @pytest.fixture(autouse=True)
@@ -56,138 +56,296 @@ def _memo(scenario: str, fmt_name: str = "md", contract: str = SPECIAL) -> str:
 def _example_scenarios() -> list[tuple[str, str]]:
     cases = []
     for folder, contract in CONTRACTS.items():
-        if not (ROOT / contract).exists():
-            continue
         for path in sorted((EXAMPLES / folder).glob("*.yaml")):
-            if path.name.endswith(".test.yaml"):
-                continue
-            cases.append((contract, str(path.relative_to(ROOT))))
+            if not path.name.endswith(".test.yaml"):
+                cases.append((contract, str(path.relative_to(ROOT))))
     return cases
+
+
+def _section(text: str, heading: str) -> str:
+    """The text of one `## heading` part of a Markdown memo."""
+    return text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0].strip()
+
+
+def _document(scenario: str, contract: str = SPECIAL) -> tuple[Outcome, Document]:
+    outcome = evaluate(load_contract(contract), load_scenario(scenario), trace=True)
+    return outcome, build_document(outcome, generated=GENERATED)
 
 
 # ---------------------------------------------------------------- goldens
 
 
 @pytest.mark.parametrize("fmt_name", ["md", "html"])
-@pytest.mark.parametrize(("contract", "scenario"), _example_scenarios(),
-                         ids=[s for _, s in _example_scenarios()])
+@pytest.mark.parametrize(("contract", "scenario"), _example_scenarios(), ids=[s for _, s in _example_scenarios()])
 def test_memo_of_each_example_matches_its_golden(contract: str, scenario: str, fmt_name: str) -> None:
     text = _memo(scenario, fmt_name, contract)
-    folder = Path(scenario).parent.name
-    assert_golden(GOLDEN / folder / f"{Path(scenario).stem}.{fmt_name}", text)
+    assert_golden(GOLDEN / Path(scenario).parent.name / f"{Path(scenario).stem}.{fmt_name}", text)
 
 
-def test_every_example_of_the_three_contracts_has_a_golden() -> None:
-    covered = {folder for folder in CONTRACTS if any(EXAMPLES.joinpath(folder).glob("*.yaml"))}
-    assert "special_conversion" in covered
-    for contract, scenario in _example_scenarios():
-        del contract
-        name = Path(scenario)
-        assert (GOLDEN / name.parent.name / f"{name.stem}.md").exists()
-
-
-# ---------------------------------------------------------------- what the memos say
-
-
-def test_failing_partial_conversion_says_which_condition_failed_and_why() -> None:
-    text = _memo("examples/special_conversion/partial_conversion_fails.yaml")
-    summary = text.split("## Reasoning")[0]
-    assert "**Conversion permitted: no.**" in summary
-    assert "the unconverted portion is not a permitted denomination (§ Exhibit A)" in summary
-    assert "the principal amount left unconverted (§ Exhibit A), $2,500, is not $0 and is not an integral " \
-           "multiple of $1,000" in summary
-    assert "**Not met:** the unconverted portion is a permitted denomination (§ Exhibit A)" in text
-    # Exhibit A is quoted from the clause file.
-    clauses = text.split("## Clauses cited")[1]
-    assert "### § Exhibit A — Special Conversion Notice" in clauses
-    assert "PROVIDED that the unconverted portion of such principal amount is $1,000 or any integral multiple" \
-        in clauses
-
-
-def test_conversion_of_2000_of_5000_gives_705_shares_and_shows_the_rounding() -> None:
-    text = _memo("examples/special_conversion/converts_2000_of_5000.yaml")
-    assert "**Conversion permitted: yes.**" in text
-    assert "**Shares issuable: 705.**" in text
-    assert "$2,000 ÷ $1,000 × 352.2999904879… = 704.5999809758…, rounded up to the next whole number: 705" in text
-    # The words that require the rounding, quoted, and the reading relied on.
-    assert "shall round upward to the next whole number of shares" in text.split("## Interpretation notes")[0]
-    assert "**fractions rounded upward** (relied on for Shares issuable)" in text
-
-
-def test_notice_before_the_window_gives_the_distance_and_new_york_time() -> None:
-    text = _memo("examples/special_conversion/before_window.yaml")
-    assert "**Conversion permitted: no.**" in text
-    assert ("the time when the Note and the Special Conversion Notice are surrendered, 5:30 p.m. EDT, June 18, "
-            "2003, is 30 minutes before the start of the Special Conversion Period (§ 1.1(b)), 5:00 p.m. EST, "
-            "June 18, 2003 (6:00 p.m. EDT in New York)") in text
-
-
-def test_threshold_distance_is_written_in_percentage_points() -> None:
-    program = load_contract(SPECIAL)
-    scenario = load_scenario("examples/special_conversion/holder_converts.yaml")
-    scenario.facts["owner_ownership_pct"] = "19.9%"
-    text = memo_for(evaluate(program, scenario, trace=True), generated=GENERATED)
-    assert "19.9%, is 0.1 percentage points below the ownership ceiling that applies to this owner" in text
-
-
-def test_missing_facts_are_open_questions_with_their_descriptions() -> None:
-    text = _memo("examples/special_conversion/missing_facts.yaml")
-    questions = text.split("## Open questions")[1].split("## Facts")[0]
-    assert "**Conversion permitted** (the holder may convert as designated), § 1.2(a) — needs `notice_time`, " \
-           "`owner_ownership_pct`, `owner_voting_securities_pct`." in questions
-    assert "| `notice_time` | when the Note and the Special Conversion Notice are surrendered | datetime |" \
-        in questions
-    assert "| `owner_ownership_pct` | Common Stock the owner and its Affiliates will beneficially own after " \
-           "conversion | percent | § Schedule I(a) |" in questions
-    assert "**Conversion permitted: undetermined.**" in text.split("## Reasoning")[0]
-
-
-def test_est_note_appears_wherever_the_memo_states_the_window() -> None:
-    note = "5:00 p.m. EST on June 18, 2003 is 6:00 p.m. EDT in New York, which observed daylight time that day."
-    relied = _memo("examples/special_conversion/holder_converts.yaml")
-    assert note in relied
-    assert "**eastern standard time**" in relied
-    # Without the notice time the outcome is undetermined, but its reasoning still states the window
-    # (5:00 p.m. EST, June 18, 2003), so the reading that gives it and the note come with it.
-    missing = _memo("examples/special_conversion/missing_facts.yaml")
-    assert "5:00 p.m. EST, June 18, 2003 (6:00 p.m. EDT in New York)" in missing.split("## Reasoning")[1]
-    assert note in missing
-    assert "**eastern standard time** (relied on for" in missing
-    # A memo that states no time of the window says nothing of it.
-    other = _memo("examples/series_b/optional_redemption.yaml", contract=CONTRACTS["series_b"])
-    assert "EST" not in other and "eastern standard time" not in other
-
-
-def _stated_readings(outcome: Outcome, memo: Memo) -> set[str]:
-    """What the memo must disclose: every reading of each determined result whose value it states."""
-    return {reading for name in memo.stated if outcome.results[name].determined
-            for reading in outcome.results[name].readings}
+def test_every_example_has_a_golden() -> None:
+    for _, scenario in _example_scenarios():
+        assert (GOLDEN / Path(scenario).parent.name / f"{Path(scenario).stem}.md").exists(), scenario
 
 
 @pytest.mark.parametrize(("contract", "scenario"), _example_scenarios(), ids=[s for _, s in _example_scenarios()])
-def test_readings_are_exactly_those_the_stated_results_relied_on(contract: str, scenario: str) -> None:
+def test_every_memo_has_the_parts_of_a_legal_memorandum_in_order(contract: str, scenario: str) -> None:
+    text = _memo(scenario, "md", contract)
+    order = ["# Memorandum", "| **To** |", "| **Re** |", "## Questions Presented", "## Short Answers",
+             "## Facts and Assumptions", "## Discussion", "## Qualifications", "## Appendix A: The Computation",
+             "## Appendix B: Provisions Cited"]
+    positions = [text.find(part) for part in order]
+    assert -1 not in positions, [p for p, at in zip(order, positions, strict=True) if at < 0]
+    assert positions == sorted(positions)
+
+
+# ---------------------------------------------------------------- decisive readings
+
+
+def test_before_window_short_answer_states_the_decisive_reading_and_the_other_answer() -> None:
+    answers = _section(_memo("examples/special_conversion/before_window.yaml"), "Short Answers")
+    first = answers.split("\n2. ")[0]
+    assert first.startswith("1. **No.** The holder may not convert $1,000 principal amount of the Note as designated")
+    assert "30 minutes before the start of the Special Conversion Period" in first
+    assert "“Eastern Standard Time” written in the text is read literally as UTC-5" in first.replace('"', "“", 1) \
+        or '"Eastern Standard Time" written in the text is read literally as UTC-5' in first
+    assert "On the other reading" in first and "New York as observed" in first
+    assert "the answer would be yes: the holder may convert $1,000 principal amount of the Note into 353 shares" \
+        in first
+
+
+def test_change_of_control_short_answer_states_the_section_7e_reading_and_the_other_answer() -> None:
+    text = _memo("examples/series_b/change_of_control.yaml", contract=SERIES_B)
+    answers = _section(text, "Short Answers")
+    offer = next(line for line in answers.splitlines() if "Offer to Purchase all outstanding" in line)
+    assert offer.startswith("2. **Yes.**") and "by June 9, 2006, at $1,020 per share" in offer
+    assert "Section 7(e) removes a Change of Control Triggering Event" in offer
+    assert "the answer would be no" in offer
+    assert "Decisive: Section 7(e)" in _section(text, "Qualifications")
+
+
+def test_fractions_rounded_upward_is_decisive_for_705_against_706_shares() -> None:
+    answers = _section(_memo("examples/special_conversion/converts_2000_of_5000.yaml"), "Short Answers")
+    assert "into 705 shares of Common Stock" in answers
+    assert "each $1,000 principal amount" in answers
+    assert "the answer would be yes: the holder may convert $2,000 principal amount of the Note into 706 shares" \
+        in answers
+
+
+def test_a_reading_whose_alternative_changes_nothing_is_listed_briefly() -> None:
+    text = _memo("examples/special_conversion/holder_converts.yaml")
+    qualifications = _section(text, "Qualifications")
+    assert "Decisive" not in qualifications
+    line = next(line for line in qualifications.splitlines() if "read literally as UTC-5" in line)
+    assert line.endswith("(The other reading gives the same answers.)")
+
+
+def test_alternatives_are_whole_contracts_checked_with_the_replacement_in_force() -> None:
+    program = load_contract(SPECIAL)
+    assert set(program.alternatives) == {"eastern_standard_time", "fractions_rounded_upward"}
+    scenario = load_scenario("examples/special_conversion/converts_2000_of_5000.yaml")
+    assert evaluate(program, scenario).results["shares_issuable"].value == 705
+    assert evaluate(program.alternatives["fractions_rounded_upward"], scenario).results["shares_issuable"].value \
+        == 706
+
+
+# ---------------------------------------------------------------- questions and answers
+
+
+def test_scenario_memo_block_and_ask_shape_the_heading_and_questions() -> None:
+    text = _memo("examples/special_conversion/holder_converts.yaml")
+    assert "| **To** | Investment Committee |" in text
+    assert "| **From** | Legal Department |" in text
+    assert "| **Date** | June 18, 2003 |" in text
+    assert "| **Re** | Conversion of one 9% Note during the Special Conversion Period |" in text
+    assert "**Privileged & Confidential — Attorney Work Product**" in text
+    questions = _section(text, "Questions Presented")
+    assert questions.index("Whether the holder may convert") < questions.index("shares delivered")
+    answers = _section(text, "Short Answers")
+    assert answers.startswith("1. **Yes.** The holder may convert $1,000 principal amount of the Note into 353 "
+                              "shares of Common Stock, to be issued on or before June 27, 2003 (§ 1.2(a)).")
+    assert "2. **353.**" in answers
+
+
+def test_command_line_options_override_the_scenario_heading() -> None:
+    run = clause("memo", SPECIAL, "examples/special_conversion/holder_converts.yaml", "--to", "Board",
+                 "--from", "Counsel", "--re", "Special conversion", "--legend", "Draft", "--date", "2003-06-19")
+    assert run.code == 0, run.err
+    for line in ("| **To** | Board |", "| **From** | Counsel |", "| **Re** | Special conversion |",
+                 "| **Date** | June 19, 2003 |", "**Draft**"):
+        assert line in run.out
+
+
+def test_ask_with_the_question_in_words_and_an_unknown_result() -> None:
+    source = (EXAMPLES / "special_conversion/holder_converts.yaml").read_text(encoding="utf-8")
+    worded = source.replace("ask: [conversion_permitted, shares_issuable]",
+                            "ask:\n  - {result: shares_issuable, question: 'How many shares does the holder get?'}")
+    outcome = evaluate(load_contract(SPECIAL), parse_scenario(worded, "asked.yaml"), trace=True)
+    text = memo_for(outcome, generated=GENERATED)
+    assert _section(text, "Questions Presented").strip() == "1. How many shares does the holder get?"
+    wrong = source.replace("ask: [conversion_permitted, shares_issuable]", "ask: [shares_issuable, share_count]")
+    outcome = evaluate(load_contract(SPECIAL), parse_scenario(wrong, "asked.yaml"), trace=True)
+    with pytest.raises(ClauseError, match="`ask` names `share_count`, which is not a result"):
+        memo_for(outcome, generated=GENERATED)
+
+
+def test_a_redemption_memo_says_nothing_about_change_of_control() -> None:
+    text = _memo("examples/series_b/optional_redemption.yaml", contract=SERIES_B)
+    assert "Change of Control" not in text and "7(b)" not in text.split("## Appendix B")[0]
+    assert "Whether the Corporation may redeem on the redemption date (§ 8(e))?" in text
+
+
+def test_a_section_6b_memo_lists_the_convertible_shares_default_as_an_assumption() -> None:
+    facts = _section(_memo("examples/series_b/anti_dilution_issuance.yaml", contract=SERIES_B),
+                     "Facts and Assumptions")
+    terms, assumptions = facts.split("Assumptions of the encoding")
+    assert "Convertible Securities" not in terms.split("Terms the document fixes")[-1]
+    assert "The encoding assumes no Convertible Securities are outstanding, although Section 6(a)(y) counts " \
+           "the Series B itself" in assumptions
+    assert "| Common Stock issuable on conversion" not in facts
+
+
+def test_failing_conditions_are_explained_with_their_distance() -> None:
+    text = _memo("examples/special_conversion/partial_conversion_fails.yaml")
+    answers = _section(text, "Short Answers")
+    assert "The amount designated is not a permitted denomination (Exhibit A): the principal amount designated " \
+           "for conversion, $2,500, is not an integral multiple of $1,000 (it leaves $500 over)" in answers
+    discussion = _section(text, "Discussion")
+    assert "These conditions are met: the Amendment applies to the Note (§ 2.1)" in discussion
+
+
+def test_a_value_is_computed_once_in_words_next_to_the_words_that_require_the_rounding() -> None:
+    holder = _section(_memo("examples/special_conversion/holder_converts.yaml"), "Discussion")
+    assert "> “… the Company shall round upward to the next whole number of shares …” (§ 1.2(a))" in holder
+    assert "Computation: $1,000 ÷ $1,000 × 352.2999904879… = 352.2999904879…, rounded up to the next whole " \
+           "number: 353." in holder
+    text = _memo("examples/series_b/anti_dilution_issuance.yaml", contract=SERIES_B)
+    part = _section(text, "Discussion")
+    assert "“… be reduced to the Conversion Price (calculated to the nearest tenth of a cent) …” (§ 6(b))" in part
+    assert part.count("rounded to the nearest") + part.count("halves rounded up") >= 1
+
+
+def test_undetermined_questions_say_what_they_need() -> None:
+    answers = _section(_memo("examples/special_conversion/missing_facts.yaml"), "Short Answers")
+    assert answers.startswith("1. **Not determinable.** The answer depends on the time when the Note and the "
+                              "Special Conversion Notice are surrendered")
+
+
+def test_dates_on_weekends_and_holidays_are_flagged_with_the_convention() -> None:
+    text = _memo("examples/series_b/optional_redemption.yaml", contract=SERIES_B)
+    dates = _section(text, "Dates Checked")
+    assert "Saturday, July 4, 2009, is not a Business Day (Independence Day); the document states no " \
+           "business-day convention for it" in dates
+    holder = _section(_memo("examples/special_conversion/holder_converts.yaml"), "Dates Checked")
+    assert "falls on a Business Day" in holder
+
+
+# ---------------------------------------------------------------- no code in the prose
+
+
+_IDENTIFIER = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
+
+
+def _prose(text: str) -> str:
+    """A Markdown memo without its appendices and without the name column of the facts table."""
+    body = text.split("## Appendix A")[0]
+    return "\n".join(re.sub(r"\| `[a-z0-9_]+` \|$", "|", line) for line in body.splitlines())
+
+
+@pytest.mark.parametrize(("contract", "scenario"), _example_scenarios(), ids=[s for _, s in _example_scenarios()])
+def test_no_identifier_of_the_clause_file_appears_in_the_prose(contract: str, scenario: str) -> None:
     program = load_contract(contract)
-    outcome = evaluate(program, load_scenario(scenario), trace=True)
-    memo = build_memo(outcome, generated=GENERATED)
-    shown = {r.name for r in memo.readings}
-    assert set(memo.outcomes) <= set(memo.stated)
-    assert {v.name for v in memo.summary + memo.pending + memo.reasoning} <= set(memo.outcomes)
-    # The memo states a value for exactly the results of its table; every other result is named only.
-    assert [v.name for v in memo.results] == memo.stated
-    named = [title for group in memo.not_addressed for title in group.results]
-    assert sorted(named) == sorted(title(n) for n in program.results if n not in memo.stated)
-    assert shown <= set(program.readings)
-    assert _stated_readings(outcome, memo) <= shown  # every reading a stated value relied on is disclosed ...
-    used = {r for name in memo.stated for r in outcome.results[name].readings}
-    assert shown <= used  # ... and none that no stated result used
+    prose = _prose(_memo(scenario, "md", contract))
+    assert _IDENTIFIER.findall(prose) == []
+    members = {f"{name}.{member}" for name, enum in program.enums.items() for member in enum.members}
+    assert [m for m in members if m in prose] == []
+    labelled = {member for labels in program.enum_labels.values() for member in labels if "_" in member}
+    assert [m for m in labelled if re.search(rf"\b{m}\b", prose)] == []
 
 
-def test_special_conversion_memos_disclose_no_reading_of_other_results() -> None:
-    for scenario in ("holder_converts", "missing_facts", "partial_conversion_fails"):
-        outcome = evaluate(load_contract(SPECIAL), load_scenario(f"examples/special_conversion/{scenario}.yaml"),
-                           trace=True)
-        shown = {r.name for r in build_memo(outcome, generated=GENERATED).readings}
-        assert {"trading_day", "close_of_business", "nearest_tenth_of_a_cent"} & shown == set()
+# ---------------------------------------------------------------- errors and long lists
+
+
+DIVIDES = '''contract "Division test"
+  home zone "America/New_York"
+
+fact shares: integer "shares outstanding"
+fact amount: money "amount to share out"
+result per_share: money "amount per share" = amount / shares
+result doubled: money "twice the amount" = amount * 2
+'''
+
+
+def test_a_rule_dividing_by_zero_is_reported_as_not_determinable(tmp_path: Path) -> None:
+    contract = tmp_path / "divides.clause"
+    contract.write_text(DIVIDES, encoding="utf-8")
+    scenario = tmp_path / "zero.yaml"
+    scenario.write_text("ask: [per_share, doubled]\nfacts:\n  shares: 0\n  amount: 100\n", encoding="utf-8")
+    run = clause("memo", str(contract), str(scenario))
+    assert "Traceback" not in run.err and "internal error" not in run.err
+    answers = _section(run.out, "Short Answers")
+    assert "1. **Not determinable.** The amount per share could not be computed:" in answers
+    assert "2. **$200.**" in answers
+    assert "division by zero" in answers.lower() or "divide" in answers.lower()
+
+
+def test_a_list_of_100000_options_is_summarised() -> None:
+    options = ", ".join('{"shares": 1, "exercise_price": "2.50"}' for _ in range(100_000))
+    source = ('{"facts": {"issue_date": "2003-03-03", "security": "common", "shares_issued": 30000000, '
+              '"consideration": "75000000", "common_shares_outstanding": 300000000, '
+              '"average_current_market_price": "3.00", "conversion_price": "3.41", "exemption": "none", '
+              '"options": [' + options + ']}}')
+    outcome = evaluate(load_contract(SERIES_B), parse_scenario(source, "many.json", json_format=True), trace=True)
+    text = memo_for(outcome, generated=GENERATED)
+    assert "100,000 items" in text
+    assert len(text) < 200_000
+
+
+# ---------------------------------------------------------------- DOCX
+
+
+def test_docx_has_word_headings_quotes_tables_and_page_numbers() -> None:
+    docx = pytest.importorskip("docx")
+    outcome = evaluate(load_contract(SPECIAL), load_scenario("examples/special_conversion/before_window.yaml"),
+                       trace=True)
+    data = memo_bytes(outcome, "docx", generated=GENERATED)
+    document = docx.Document(io.BytesIO(data))
+    styles = [(p.style.name, p.text) for p in document.paragraphs]
+    headings = [text for style, text in styles if style.startswith("Heading 1")]
+    assert headings[:6] == ["Questions Presented", "Short Answers", "Facts and Assumptions", "Discussion",
+                            "Qualifications", "Dates Checked"]
+    assert any(style == "Heading 2" and text.startswith("1. Whether the holder may convert") for style, text in styles)
+    quotes = [text for style, text in styles if style == "Quote"]
+    assert any("During the Special Conversion Period, the Holder of this Note is entitled" in q for q in quotes)
+    assert any(style == "List Number" and text.startswith("No. The holder may not convert") for style, text in styles)
+    assert len(document.tables) >= 2  # the heading and the facts
+    facts = next(t for t in document.tables if t.rows[0].cells[0].text == "Fact")
+    assert facts.rows[1].cells[1].text == "5:30 p.m. EDT, June 18, 2003"
+    footer = document.sections[0].footer._element.xml
+    assert "PAGE" in footer and "NUMPAGES" in footer
+    assert "Re: Notice surrendered at 5:30 p.m." in document.sections[0].header.paragraphs[0].text
+
+
+def test_memo_command_writes_docx_from_the_extension(tmp_path: Path) -> None:
+    target = tmp_path / "memo.docx"
+    run = clause("memo", SPECIAL, "examples/special_conversion/holder_converts.yaml", "-o", str(target))
+    assert run.code == 0, run.err
+    assert target.read_bytes()[:2] == b"PK"
+    refused = clause("memo", SPECIAL, "examples/special_conversion/holder_converts.yaml", "--format", "docx")
+    assert refused.code == 1 and "-o memo.docx" in refused.err
+
+
+# ---------------------------------------------------------------- the model
+
+
+def test_one_document_model_is_built_once_for_every_format() -> None:
+    _, document = _document("examples/special_conversion/partial_conversion_fails.yaml")
+    titles = [s.title for s in document.sections]
+    assert titles[:2] == ["Questions Presented", "Short Answers"]
+    assert [s.appendix for s in document.sections][-2:] == [True, True]
+    assert any(isinstance(b, Tree) for s in document.sections for b in s.blocks)
+    assert any(isinstance(b, Table) for s in document.sections for b in s.blocks)
+    assert render_document(document, "md").startswith("# Memorandum")
+    assert render_document(document, "html").startswith("<!DOCTYPE html>")
 
 
 def test_every_citation_link_in_the_html_has_its_quoted_clause() -> None:
@@ -195,24 +353,33 @@ def test_every_citation_link_in_the_html_has_its_quoted_clause() -> None:
     targets = set(re.findall(r'href="#([^"]+)"', page))
     ids = set(re.findall(r'id="([^"]+)"', page))
     assert targets and targets <= ids
-    assert 'id="clause-exhibit-a"' in page
     assert "PROVIDED that the unconverted portion" in page
+    assert '<details class="reasoning" open>' in page
 
 
-def test_html_is_one_self_contained_page_that_prints_well() -> None:
+def test_html_prints_on_letter_with_page_numbers_running_header_and_no_split_rows() -> None:
     page = _memo("examples/special_conversion/holder_converts.yaml", "html")
-    assert page.startswith("<!DOCTYPE html>")
-    assert "<style>" in page and "@media print" in page and "break-inside: avoid" in page
+    assert "size: Letter" in page and "counter(page)" in page
+    assert '@top-left { content: "Re: Conversion of one 9% Note during the Special Conversion Period"; }' in page
+    assert "break-after: avoid" in page and "tr, li.point > .statement" in page
     assert not re.search(r'<(link|script)\b|src="http', page)
 
 
-def test_facts_are_formatted_for_people() -> None:
-    text = _memo("examples/special_conversion/partial_conversion_fails.yaml")
-    facts = text.split("## Facts")[1].split("## Results")[0]
-    assert "| `principal_amount` | $5,000.00 |" in facts
-    assert "| `owner_ownership_pct` | 12% |" in facts
-    assert "| `notice_time` | 8:00 p.m. EDT, June 18, 2003 |" in facts
-    assert "| `owner_is_national_indemnity` | no |" in facts  # a default, listed separately
+def test_citations_follow_the_house_style() -> None:
+    assert citation_list(["6(b)", "6(c)", "6(e)"]).plain == "§§ 6(b), 6(c) and 6(e)"
+    assert citation_list(["Exhibit A"]).plain == "Exhibit A"
+    assert citation_list(["Schedule I(d)", "1.2(a)"]).plain == "§ 1.2(a) and Schedule I(d)"
+    assert house_style("the Note (Section 2.1)") == "the Note (§ 2.1)"
+    text = _memo("examples/special_conversion/holder_converts.yaml")
+    assert "§ Exhibit" not in text and "§ Schedule" not in text and "(Section 2.1)" not in text
+
+
+def test_prose_formatting() -> None:
+    assert fmt.amount(Decimal("2500")) == "$2,500"
+    assert fmt.amount(Decimal("2.83849")) == "$2.83849"
+    assert fmt.approx(Decimal("352.2999904879002568")) == "352.2999904879…"
+    assert fmt.points(Decimal("0.001")) == "0.1 percentage points"
+    assert fmt.prose(tuple(range(20))) == "20 items: 0; 1; … ; 19"
 
 
 # ---------------------------------------------------------------- scenario text is data
@@ -223,42 +390,42 @@ HOSTILE = "<script>alert('x')</script> {{ 7*7 }} {% raw %} **bold** [link](http:
 
 def _hostile_outcome() -> Outcome:
     source = (ROOT / "examples/special_conversion/holder_converts.yaml").read_text(encoding="utf-8")
-    source = re.sub(r"^title: .*$", "title: \"" + HOSTILE.replace('"', '\\"') + "\"", source, flags=re.M)
+    source = re.sub(r"^  re: .*$", "  re: \"" + HOSTILE.replace('"', '\\"') + "\"", source, flags=re.M)
     source = source.replace("description: >", "description: >\n  # heading? <b>{{ config }}</b>\n ", 1)
-    scenario = parse_scenario(source, "hostile.yaml")
-    return evaluate(load_contract(SPECIAL), scenario, trace=True)
+    return evaluate(load_contract(SPECIAL), parse_scenario(source, "hostile.yaml"), trace=True)
 
 
 def test_scenario_text_is_literal_in_html() -> None:
     page = memo_for(_hostile_outcome(), "html", generated=GENERATED)
     assert "<script>" not in page and "<b>{{" not in page
     assert html.escape(HOSTILE, quote=False).replace("'", "&#39;") in page
-    assert "{{ 7*7 }}" in page and "49" not in page.split("<title>")[1].split("</title>")[0]
+    assert "49" not in page.split("<title>")[1].split("</title>")[0]
 
 
 def test_scenario_text_is_literal_in_markdown() -> None:
     text = memo_for(_hostile_outcome(), "md", generated=GENERATED)
-    title_line = text.splitlines()[0]
-    assert title_line == "# Memorandum: " + md_escape(HOSTILE)
-    assert "\\<script\\>" in title_line and "{{ 7\\*7 }}" in title_line and "49" not in title_line
-    assert "\\*\\*bold\\*\\*" in title_line and "\\[link\\]" in title_line
+    re_line = next(line for line in text.splitlines() if line.startswith("| **Re** |"))
+    assert re_line == "| **Re** | " + md_escape(HOSTILE) + " |"
     assert "\\<b\\>{{ config }}\\</b\\>" in text
 
 
-def test_md_escape_leaves_ordinary_prose_readable() -> None:
-    assert md_escape("$2,500 of the Note's 9% (Section 2.1)") == "$2,500 of the Note's 9% (Section 2.1)"
-    assert md_escape("owner_is_affiliate") == "owner_is_affiliate"
-    assert md_escape("a | b") == "a \\| b"
+def test_code_spans_keep_everything_else_literal() -> None:
+    assert md_code_spans("the `holidays` library") == "the `holidays` library"
+    assert md_code_spans("`a_b` and *c* [d](e) <b> | `x|y`") == "`a_b` and \\*c\\* \\[d\\](e) \\<b\\> \\| `x|y`"
+    assert html_code_spans("the `<b>` tag & <i>") == "the <code>&lt;b&gt;</code> tag &amp; &lt;i&gt;"
+
+
+def test_a_broken_firm_template_is_reported_as_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "md").mkdir()
+    (tmp_path / "md" / "memo.md.j2").write_text("{{ doc.__class__.__mro__ }}", encoding="utf-8")
+    monkeypatch.setenv("CLAUSE_MEMO_TEMPLATES", str(tmp_path))
+    with pytest.raises(ClauseError, match="memo template"):
+        _memo("examples/special_conversion/holder_converts.yaml")
+    (tmp_path / "md" / "memo.md.j2").write_text("# Our memo: {{ doc.re_line }}\n", encoding="utf-8")
+    assert _memo("examples/special_conversion/holder_converts.yaml").startswith("# Our memo: Conversion")
 
 
 # ---------------------------------------------------------------- the command
-
-
-def test_memo_command_writes_markdown_to_stdout_by_default() -> None:
-    run = clause("memo", SPECIAL, "examples/special_conversion/holder_converts.yaml")
-    assert run.code == 0, run.err
-    assert run.out.startswith("# Memorandum: Holder converts one $1,000 Note during the special window")
-    assert "**Shares issuable: 353.**" in run.out
 
 
 def test_memo_command_infers_html_from_the_extension_and_never_overwrites(tmp_path: Path) -> None:
@@ -269,227 +436,10 @@ def test_memo_command_infers_html_from_the_extension_and_never_overwrites(tmp_pa
     again = clause("memo", SPECIAL, "examples/special_conversion/holder_converts.yaml", "-o", str(target))
     assert again.code == 1
     assert f"{target}: error: already exists; not overwriting it" in again.err and "--force" in again.err
-    assert "Traceback" not in again.err
-    forced = clause("memo", SPECIAL, "examples/special_conversion/holder_converts.yaml", "-o", str(target),
-                    "--format", "md", "--force")
-    assert forced.code == 0
-    assert target.read_text(encoding="utf-8").startswith("# Memorandum")
-
-
-def test_memo_command_reports_bad_input_without_a_traceback(tmp_path: Path) -> None:
     run = clause("memo", SPECIAL, "nope.yaml")
     assert run.code == 1 and "nope.yaml: error: no such scenario file" in run.err
-    run = clause("memo", SPECIAL, "examples/special_conversion/holder_converts.yaml", "-o",
-                 str(tmp_path / "missing" / "memo.md"))
-    assert run.code == 1 and "no such directory" in run.err
 
 
-def test_a_broken_firm_template_is_reported_as_an_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    (tmp_path / "md").mkdir()
-    (tmp_path / "md" / "_summary.md.j2").write_text("{{ memo.__class__.__mro__ }}", encoding="utf-8")
-    monkeypatch.setenv("CLAUSE_MEMO_TEMPLATES", str(tmp_path))
-    with pytest.raises(ClauseError, match="memo template"):
-        _memo("examples/special_conversion/holder_converts.yaml")
-    (tmp_path / "md" / "_summary.md.j2").write_text("## Our summary\n", encoding="utf-8")
-    assert "## Our summary" in _memo("examples/special_conversion/holder_converts.yaml")
-
-
-# ---------------------------------------------------------------- formatting
-
-
-def test_prose_formatting() -> None:
-    assert fmt.amount(Decimal("2500")) == "$2,500"
-    assert fmt.amount(Decimal("2.83849")) == "$2.83849"
-    assert fmt.amount(Decimal("0.7000")) == "$0.70"
-    assert fmt.approx(Decimal("352.2999904879002568")) == "352.2999904879…"
-    assert fmt.points(Decimal("0.001")) == "0.1 percentage points"
-    assert fmt.elapsed(dt.timedelta(hours=14, minutes=15)) == "14 hours and 15 minutes"
-    assert fmt.money(Decimal("1000000")) == "$1,000,000.00"  # the existing functions are unchanged
-
-
-# ---------------------------------------------------------------- the screenshot
-
-
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
-def test_screenshot_script_renders_the_html_memo(tmp_path: Path) -> None:
-    png = tmp_path / "memo.png"
-    subprocess.run(["bash", str(ROOT / "scripts" / "screenshot_memo.sh"), str(ROOT / SPECIAL),
-                    str(ROOT / "examples/special_conversion/holder_converts.yaml"), str(png), "1000x1400"],
-                   check=True, capture_output=True, timeout=120)
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert png.stat().st_size > 20_000
-
-
-def test_contract_explain_sentences_lead_the_summary() -> None:
-    examples = ROOT / "examples/special_conversion"
-    contract = ROOT / "contracts/special_conversion.clause"
-    permitted = memo_text(contract, examples / "converts_2000_of_5000.yaml", generated=GENERATED)
-    assert ("The holder may convert $2,000 principal amount of the Note into 705 shares of Common Stock, "
-            "to be issued on or before June 27, 2003 (§ 1.2(a))") in permitted
-    refused = memo_text(contract, examples / "partial_conversion_fails.yaml", generated=GENERATED)
-    assert "The holder may not convert $2,500 principal amount of the Note as designated (§ 1.2(a))" in refused
-    assert "but the conversion as designated is not permitted" in refused
-
-
-# ---------------------------------------------------------------- what a memo addresses and discloses
-
-SERIES_B = CONTRACTS["series_b"]
-REDEMPTION = "examples/series_b/optional_redemption.yaml"
-
-
-def _section(text: str, heading: str) -> str:
-    """The text of one `## heading` section of a Markdown memo."""
-    return text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
-
-
-def _scenario_memo(source: str, contract: str = SERIES_B, fmt_name: str = "md") -> tuple[Outcome, Memo, str]:
-    outcome = evaluate(load_contract(contract), parse_scenario(source, "given.yaml"), trace=True)
-    return outcome, build_memo(outcome, generated=GENERATED), memo_for(outcome, fmt_name, generated=GENERATED)
-
-
-def test_optional_redemption_memo_explains_conversion_rights_end_and_its_readings() -> None:
-    text = _memo(REDEMPTION, contract=SERIES_B)
-    summary, reasoning = _section(text, "Summary"), _section(text, "Reasoning")
-    notes, results = _section(text, "Interpretation notes"), _section(text, "Results")
-    # §5 result that depends only on the §8 redemption date: summarised and reasoned about.
-    assert "**Conversion rights end: 5:00 p.m. EDT, July 31, 2009.**" in summary
-    assert "Conversion rights end: 5:00 p.m. EDT, July 31, 2009" in reasoning
-    assert "The previous Business Day before August 3, 2009: July 31, 2009" in reasoning
-    # ... with the readings it relies on.
-    for reading in ("business day", "close of business", "full business day"):
-        line = next(line for line in notes.splitlines() if line.startswith(f"- **{reading}**"))
-        assert "Conversion rights end" in line, line
-    # The Mandatory Redemption Date is stated (the redemption-date test compares with it), so is its Sunday.
-    assert "| Mandatory redemption date — the Mandatory Redemption Date | July 15, 2012 |" in results
-    assert "falls on a Sunday" in notes
-
-
-def test_the_sunday_note_comes_with_every_statement_of_the_mandatory_redemption_date() -> None:
-    program = load_contract(SERIES_B)
-    stated_somewhere = not_stated_somewhere = False
-    for contract, scenario in _example_scenarios():
-        if contract != SERIES_B:
-            continue
-        text = _memo(scenario, contract=SERIES_B)
-        outcome = evaluate(program, load_scenario(scenario), trace=True)
-        stated = "mandatory_redemption_date" in build_memo(outcome, generated=GENERATED).stated
-        assert ("falls on a Sunday" in _section(text, "Interpretation notes")) == stated, scenario
-        assert ("July 15, 2012" in text.split("## Clauses cited")[0]) == stated, scenario
-        stated_somewhere |= stated
-        not_stated_somewhere |= not stated
-    assert stated_somewhere and not_stated_somewhere
-
-
-def test_adjustment_statement_deadline_is_addressed_with_its_business_day_readings() -> None:
-    text = _memo("examples/series_b/anti_dilution_issuance.yaml", contract=SERIES_B)
-    assert "**Adjustment statement deadline: March 31, 2003.**" in _section(text, "Summary")
-    notes = _section(text, "Interpretation notes")
-    for reading in ("business day", "business days counted"):
-        line = next(line for line in notes.splitlines() if line.startswith(f"- **{reading}**"))
-        assert "Adjustment statement deadline" in line, line
-
-
-def test_the_results_table_states_only_results_the_memo_accounts_for() -> None:
-    text = _memo(REDEMPTION, contract=SERIES_B)
-    results = _section(text, "Results")
-    table = results.split("The document's other results")[0]
-    others = results.split("The document's other results")[1]
-    # Votes per share relies on readings this memo has no reason to disclose: it is named, not valued.
-    assert "Votes per share" not in table and "293.255" not in text
-    assert "- § 4(a): Votes per share, Holder votes, Votes with common as single class" in others
-    assert "exact division" not in text and "votes equal conversion rate" not in text
-    page = _memo(REDEMPTION, "html", SERIES_B)
-    assert "293.255" not in page and "Votes per share" in page.split('id="results"')[1]
-
-
-def test_a_scenario_giving_only_accrued_dividends_addresses_what_they_decide() -> None:
-    _, memo, text = _scenario_memo("facts:\n  accrued_dividends_per_share: 5\n")
-    assert "purchase_price_per_share" in memo.outcomes
-    summary = _section(text, "Summary")
-    assert "gives no facts that bear" not in text
-    assert "**Purchase price per share: $1,015.**" in summary
-    assert "**Mandatory redemption price per share: $1,005.**" in summary
-    assert "**Liquidation preference per share: $1,005.**" in summary
-    # What it bears on but cannot decide alone is named, and the open questions say what it needs.
-    assert "Optional redemption price per share" in summary.split("**Not yet determined:**")[1]
-    assert "**Optional redemption price per share** (the percentage of Stated Value plus accrued dividends; " \
-           "none before July 15, 2007), § 8(b) — needs `redemption_date`." in _section(text, "Open questions")
-    # The rounding of the dividend shares waits on facts not given: the memo does not rely on it yet.
-    assert "fractions rounded upward" not in text
-
-
-def test_results_sharing_one_fact_with_a_scenario_about_something_else_stay_out_of_it() -> None:
-    text = _memo("examples/series_b/change_of_control.yaml", contract=SERIES_B)
-    summary, questions = _section(text, "Summary"), _section(text, "Open questions")
-    assert "**Purchase price per share: $1,020.**" in summary
-    # The liquidation amounts need liquidation facts; the scenario gives one of them at most.
-    for name in ("Liquidation payment per share", "Liquidation shortfall", "Conversion dividend amount",
-                 "Optional redemption price per share"):
-        assert name not in summary and name not in questions
-        assert name not in _section(text, "Results").split("The document's other results")[0]
-    assert "None: every outcome the scenario bears on is determined" in questions
-
-
-def test_a_partial_scenario_summarises_what_it_decides_and_names_what_waits() -> None:
-    text = _memo("examples/rights_agreement/partial_facts.yaml", contract=CONTRACTS["rights_agreement"])
-    summary = _section(text, "Summary")
-    assert "gives no facts that bear" not in summary
-    assert "**Exercise day: February 16, 2005.**" in summary
-    assert "**Not yet determined:** After distribution date; Exercisable (see Open questions)." in summary
-    assert "**Exercisable** (the Rights may be exercised as surrendered), § 7(a) — needs" in text
-
-
-def test_a_scenario_with_no_facts_states_no_result() -> None:
-    _, memo, text = _scenario_memo("title: Nothing given\nfacts: {}\n")
-    assert memo.outcomes == [] and memo.results == [] and memo.readings == []
-    assert "gives no facts that bear on any result of this document, so this memo states none" in text
-    assert "| Result | Value |" not in text
-    assert "- § 8(a): Mandatory redemption date" in _section(text, "Results")
-
-
-# ---------------------------------------------------------------- code spans in reading texts
-
-
-def test_code_spans_of_reading_texts_render_as_code() -> None:
-    text = _memo("examples/special_conversion/holder_converts.yaml")
-    assert "(the `holidays` library's XFED calendar, not a hand-written list)" in text
-    assert "\\`" not in text
-    page = _memo("examples/special_conversion/holder_converts.yaml", "html")
-    assert "(the <code>holidays</code> library&#39;s XFED calendar" in page
-
-
-def test_code_spans_keep_everything_else_literal() -> None:
-    assert md_code_spans("the `holidays` library") == "the `holidays` library"
-    assert md_code_spans("`a_b` and *c* [d](e) <b> | `x|y`") == "`a_b` and \\*c\\* \\[d\\](e) \\<b\\> \\| `x|y`"
-    assert md_code_spans("an unpaired ` stays literal") == "an unpaired \\` stays literal"
-    assert md_code_spans("`<script>`\n# heading") == "`<script>`\n\\# heading"
-    assert html_code_spans("the `<b>` tag & <i>") == "the <code>&lt;b&gt;</code> tag &amp; &lt;i&gt;"
-
-
-def test_a_hostile_reading_text_cannot_inject_markdown_or_html() -> None:
-    outcome = evaluate(load_contract(SPECIAL), load_scenario("examples/special_conversion/holder_converts.yaml"),
-                       trace=True)
-    memo = build_memo(outcome, generated=GENERATED)
-    memo.readings[0].text = "# Heading <script>x</script> `<img src=x>` **bold** {{ 7*7 }}"
-    text = render_memo(memo, "md")
-    line = next(line for line in text.splitlines() if line.startswith("- **business day**"))
-    # Mid-line, a `#` starts nothing; HTML and emphasis are escaped; the code span stays code.
-    assert line.endswith("): # Heading \\<script\\>x\\</script\\> `<img src=x>` \\*\\*bold\\*\\* {{ 7\\*7 }}")
-    page = render_memo(memo, "html")
-    assert "&lt;script&gt;x&lt;/script&gt; <code>&lt;img src=x&gt;</code> **bold** {{ 7*7 }}" in page
-    assert "<script>" not in page and "<img" not in page
-
-
-# ---------------------------------------------------------------- the command's errors
-
-
-def test_memo_command_reports_file_errors_in_the_project_format(tmp_path: Path) -> None:
-    target = tmp_path / "memo.md"
-    target.write_text("keep me\n", encoding="utf-8")
-    run = clause("memo", SPECIAL, "examples/special_conversion/holder_converts.yaml", "-o", str(target))
-    assert run.code == 1
-    assert run.err.splitlines()[0] == f"{target}: error: already exists; not overwriting it"
-    assert "help: pass --force" in run.err
-    assert target.read_text(encoding="utf-8") == "keep me\n"
-    run = clause("memo", SPECIAL, "examples/special_conversion/holder_converts.yaml", "-o", str(tmp_path))
-    assert run.code == 1 and run.err.startswith(f"{tmp_path}: error: is a directory")
+def test_memo_options_are_a_value() -> None:
+    assert MemoOptions(to="Board").to == "Board"
+    assert isinstance(Section("x", "x").blocks, list)
