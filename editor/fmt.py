@@ -48,11 +48,11 @@ _KEYWORD = {
     ast.Header: "contract", ast.Include: "include", ast.Reading: "reading", ast.ZoneDecl: "zone",
     ast.CalendarDecl: "calendar", ast.RecordDecl: "record", ast.FactDecl: "fact", ast.Define: "define",
     ast.FunctionDecl: "define", ast.ResultDecl: "result", ast.Section: "section", ast.Quote: "text",
-    ast.Explain: "explain", ast.Requirement: "require",
+    ast.Explain: "explain", ast.Requirement: "require", ast.ReadingAlternative: "reading",
 }
 # Parts of a statement written on lines of their own, two columns in.
 _SUB_STATEMENTS = ("requirements", "explains")
-_HEADER_FIELDS = frozenset({"dated", "party", "governing", "source", "home"})
+_HEADER_FIELDS = frozenset({"dated", "party", "governing", "source", "home", "amends", "headline", "not"})
 
 _NO_SPACE_BEFORE = frozenset({",", ")", "]", ":", "."})
 _NO_SPACE_AFTER = frozenset({"(", "[", "."})

@@ -23,6 +23,13 @@ The memo takes the form lawyers use:
 7. dates checked against the contract's calendars;
 8. appendices: the full reasoning, and the provisions cited.
 
+To add a part for a kind of result (a history's timeline, say): build it here from
+the evaluation, as blocks of render/document.py (``Table`` for rows, ``Figure``
+for a chart with its SVG for HTML and PNG for DOCX), and append it to the
+question's discussion in ``discuss`` (``records_table`` is the model: any
+result that is a list of records is shown as a table) or, for a part of its
+own, to ``sections`` in ``build``. The renderers need no change.
+
 Which results a scenario *addresses*, without ``ask``, is decided generically:
 a result depends (through its rules) on a fact the scenario gives with a value
 other than the default, and the scenario decides it, gives most of what it
@@ -289,6 +296,10 @@ class _Builder:
         principal.sort(key=lambda r: (r not in headline, headline.index(r) if r in headline else 0,
                                       program.rules[r].type != T.BOOLEAN, program.results.index(r)))
         questions = [r for r in principal if r not in pending] or principal
+        # A contract that names its headline results asks about those (and about yes-or-no results);
+        # the values they are built on are shown in the appendix, not asked.
+        if set(headline) & set(questions):
+            questions = [r for r in questions if r in headline or program.rules[r].type == T.BOOLEAN]
         # A value a yes-or-no answer already states in its own words (the deadline and price of an
         # Offer to Purchase) is answered there, not asked again.
         mentioned: set[str] = set()
@@ -473,7 +484,7 @@ class _Builder:
             if conditions:
                 met = [c for c in conditions if c.status == "met"]
                 if met:
-                    return P(lead, " ", capitalize(_plain_label(met[0])), " suffices.")
+                    return P(lead, " It suffices that ", _plain_label(met[0]), ".")
             return lead
         words = self.noun_of(q.name)
         what = P(capitalize(P(words)), cites, f" {_verb(words)} ", value_frag(self.show(q.value, q.type)), ".")
@@ -642,6 +653,9 @@ class _Builder:
                 if detail is not None:
                     blocks.append(Paragraph(P(capitalize(detail.reason.text), ".")))
             return blocks
+        table = self.records_table(q.value, q.type)
+        if table is not None:
+            blocks.append(table)
         how = _how(point)
         if how is not None:
             blocks.append(Paragraph(P("Computation: ", how, ".")))
@@ -650,6 +664,25 @@ class _Builder:
             if detail is not None:
                 blocks.append(Paragraph(P(capitalize(detail.reason.text), ".")))
         return blocks
+
+    def records_table(self, value: object, type_: T.Type, limit: int = 40) -> Table | None:
+        """A list of records (a schedule, a history) as a table: one row a record, one column a field.
+
+        A long list shows its first and last rows and says how many were left out."""
+        base = T.strip_optional(type_)
+        if not isinstance(value, tuple) or not value or not isinstance(base, T.ListType):
+            return None
+        element = base.element
+        if not isinstance(element, T.RecordType):
+            return None
+        fields = list(element.fields)
+        rows = list(value)
+        shown = rows if len(rows) <= limit else rows[: limit // 2] + rows[-(limit // 2):]
+        body = tuple(tuple(P(self.show(record.get(name), field_type)) for name, field_type in fields)
+                     for record in shown if isinstance(record, dict))
+        caption = None if len(rows) <= limit else (f"{len(rows):,} rows; the first and last {limit // 2} are shown")
+        return Table(tuple(fmt.field_words(name, self.program.enum_labels).capitalize() for name, _ in fields),
+                     body, caption=caption)
 
     def qualifications(self, questions: list[Question], stated: list[str]) -> Section:
         section = Section("Qualifications", "qualifications")

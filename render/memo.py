@@ -149,6 +149,12 @@ def _generated(value: dt.datetime) -> str:
     return f"{fmt.date(value)}, {fmt.clock(value)} {zone}".strip()
 
 
+def _svg(figure: object) -> Markup:
+    """A figure's SVG, drawn by clause's own code (render/), never text from a clause file or scenario."""
+    svg = getattr(figure, "svg", None)
+    return Markup(svg) if svg else Markup("")
+
+
 def _status_word(point: Point) -> str:
     return (point.status or "").capitalize()
 
@@ -169,6 +175,7 @@ def environment(fmt_name: str, extra_dirs: list[str] | None = None) -> jinja2.En
         "css_string": _css_string,
         "generated": _generated,
         "status": _status_word,
+        "svg": _svg,
     })
     return env
 
