@@ -693,7 +693,8 @@ class Explainer:
             detail = point.reason
             if detail.subject is not None or value not in (True, False):
                 return detail.text
-        label = point.label or re.sub(r"\s*\((?:§§|,|and|\s)*\)", "", "".join(f.text for f in point.text if f.kind != "cite"))
+        words = "".join(f.text for f in point.text if f.kind != "cite")
+        label = point.label or re.sub(r"\s*\((?:§§|,|and|\s)*\)", "", words)
         cites = [f for f in point.text if f.kind == "cite"]
         return P(label if value is True else negate(label), cites_phrase(f.ref for f in cites))
 

@@ -117,7 +117,7 @@ def test_change_of_control_short_answer_states_the_section_7e_reading_and_the_ot
     text = _memo("examples/series_b/change_of_control.yaml", contract=SERIES_B)
     answers = _section(text, "Short Answers")
     offer = next(line for line in answers.splitlines() if "Offer to Purchase all outstanding" in line)
-    assert offer.startswith("2. **Yes.**") and "by June 9, 2006, at $1,020 per share" in offer
+    assert offer.startswith("1. **Yes.**") and "by June 9, 2006, at $1,020 per share" in offer
     assert "Section 7(e) removes a Change of Control Triggering Event" in offer
     assert "the answer would be no" in offer
     assert "Decisive: Section 7(e)" in _section(text, "Qualifications")
