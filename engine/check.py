@@ -158,6 +158,8 @@ class _Checker:
         self.enum_argument = False
         self.month_end: ast.ConventionDecl | None = None
         self.more_alternatives: dict[str, list[ast.Declaration]] = {}
+        self.verify_quotes = True  # off when an alternative is checked: the contract's quotes were
+        self.misquoted: set[str] = set()  # sections whose text is not the source's (their pinpoints wait)
 
     def error(self, message: str, span: Span | None, help: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(message, span, help))
@@ -411,7 +413,6 @@ class _Checker:
                        decl.span)
         self.rules[name] = RuleInfo(decl, final, isinstance(decl, ast.ResultDecl))
         self.check_uses(decl.uses)
-        self.check_pinpoint(decl)
         if isinstance(decl, ast.ResultDecl):
             for explain in decl.explains:
                 self.check_explain(explain)
@@ -424,7 +425,7 @@ class _Checker:
 
     def check_pinpoint(self, decl: ast.Define | ast.ResultDecl) -> None:
         """A rule's `quote "..."` must be words of its own section's text."""
-        if decl.pinpoint is None:
+        if decl.pinpoint is None or not self.verify_quotes or decl.section in self.misquoted:
             return
         section = self.sections.get(decl.section or "")
         if section is None:
@@ -921,10 +922,13 @@ class _Checker:
                        help=f"looked for {path}")
             return
         self.loaded.digests[document.path] = document.digest
-        for quote in quotes:
-            problem = verify_quote(quote.text, document)
-            if problem is not None:
-                self.diagnostics.append(Diagnostic(problem.message, quote.span, problem.help, extra=problem.extra))
+        for section in file.sections:
+            for quote in section.quotes:
+                problem = verify_quote(quote.text, document)
+                if problem is not None:
+                    self.diagnostics.append(Diagnostic(problem.message, quote.span, problem.help,
+                                                       extra=problem.extra))
+                    self.misquoted.add(section.citation)
 
     def check_header(self, file: ast.ClauseFile) -> dt.tzinfo:
         header = file.header
@@ -1072,6 +1076,7 @@ def _a(t: T.Type) -> str:
 def check_program(loaded: LoadedFiles, main_path: str, quotes: bool = True) -> tuple[Program | None,
                                                                                      list[Diagnostic]]:
     checker = _Checker(loaded, main_path)
+    checker.verify_quotes = quotes
     if not loaded.files:
         return None, checker.diagnostics
     checker.collect()
@@ -1081,12 +1086,16 @@ def check_program(loaded: LoadedFiles, main_path: str, quotes: bool = True) -> t
     if quotes:
         for file in loaded.files:
             checker.check_quotes(file, Path(file.path).parent if file is not main else base)
+    for info in checker.rules.values():  # after the quotes: a pinpoint in a misquoted text waits for its fix
+        checker.check_pinpoint(info.decl)
     home_zone = checker.check_header(main)
     header = main.header
     if header is not None:
         checker.check_memo_header(header)
     alternatives: dict[str, Program] = {}
-    if quotes:  # the alternatives are checked once, from the contract as written
+    # The alternatives are checked once, from the contract as written, and only when it checks:
+    # each would repeat the contract's own errors.
+    if quotes and not checker.diagnostics:
         alternatives, problems = _alternatives(loaded, main_path, checker.readings, checker.more_alternatives)
         checker.diagnostics.extend(problems)
     if header is None and main.sections:
