@@ -287,6 +287,9 @@ class _RuleContext:
     static: set[str] = field(default_factory=set)
     var: str = ""
     dynamic: bool = False
+    # Run-time readings of rules this one certainly reads: complete before this rule
+    # runs, so they start its set rather than being added to it one by one.
+    inherited: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -446,7 +449,11 @@ class _Generator:
         if rule.readings_var is not None:
             assert self.ctx is not None
             self.ctx.dynamic = True
-            self.emit(f"{self.ctx.var}.update({rule.readings_var})")
+            if self.certain:
+                if rule.readings_var not in self.ctx.inherited:
+                    self.ctx.inherited.append(rule.readings_var)
+            else:
+                self.emit(f"{self.ctx.var}.update({rule.readings_var})")
         elif rule.readings:
             self.add_readings(rule.readings)
 
@@ -506,7 +513,7 @@ class _Generator:
         self.main.append(f"    # rule {len(self.positions)}")  # an integer only: see CompiledShape.positions
         self.positions.append((str(span.file), span.line, span.column))
         if ctx.dynamic:
-            self.main.append(f"    {ctx.var} = set({self.k(frozenset(ctx.static))})")
+            self.main.append(f"    {ctx.var} = {self.readings_start(ctx, body)}")
             self.main.extend(body)
             done = _Rule(val, None, ctx.var)
         else:
@@ -514,6 +521,19 @@ class _Generator:
             done = _Rule(val, frozenset(ctx.static), None)
         self.rules[name] = done
         return done
+
+    def readings_start(self, ctx: _RuleContext, body: list[str]) -> str:
+        """The first value of a rule's run-time readings: its certain readings, and the
+        sets of the rules it certainly reads (shared, not copied, when the rule adds
+        nothing to one such set)."""
+        updated = any(f"{ctx.var}.update(" in line for line in body)
+        parts = list(ctx.inherited) + ([self.k(frozenset(ctx.static))] if ctx.static else [])
+        if not ctx.inherited:
+            return f"set({self.k(frozenset(ctx.static))})"
+        if len(parts) == 1 and not updated:
+            return parts[0]  # never changed after its own rule: safe to share
+        # set | ... keeps the left operand's type: a new, mutable set
+        return " | ".join(parts)
 
     # ------------------------------------------------------------ expressions
     def cx(self, e: ast.Expr, scope: dict[str, _Val]) -> _Val:

@@ -214,6 +214,11 @@ def round_to(value: Number, increment: Number, mode: str) -> Decimal:
     value_numerator, value_denominator = value.as_integer_ratio()
     step_numerator, step_denominator = increment.as_integer_ratio()
     count = round_units(value_numerator * step_denominator, value_denominator * step_numerator, mode)
+    if type(increment) is not Fraction:
+        try:
+            return _quantized(EXACT.multiply(count, increment), increment)  # type: ignore[arg-type]
+        except Inexact:
+            pass
     product = _ratio(count * step_numerator, step_denominator)
     if isinstance(product, Fraction):  # an increment without a finite expansion, e.g. 1/3
         raise ArithmeticError("the rounding increment must be a terminating decimal")
