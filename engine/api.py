@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import types as T
-from engine.check import Program
+from engine.check import IN_FORCE, Program
 from engine.errors import Diagnostic, SourceMap
 from engine.evaluate import Evaluation, EvaluationError
 from engine.scenario import Scenario, validate_facts, validate_mapping
@@ -144,5 +144,8 @@ def _result(program: Program, evaluation: Evaluation, name: str) -> ResultValue:
     missing = tuple(sorted(done.value.missing)) if isinstance(done.value, Unknown) else ()
     value = None if isinstance(done.value, Unknown) else done.value
     description = getattr(info.decl, "description", None)
-    return ResultValue(name, info.type, value, missing, program.cites.get(name, []), sorted(done.readings),
+    cites = program.cites.get(name, [])
+    if name in program.amendments:  # which provision is in force depends on the day asked about
+        cites = program.cites_in_force(name, evaluation.fact(IN_FORCE))
+    return ResultValue(name, info.type, value, missing, cites, sorted(done.readings),
                        description, done.error)

@@ -434,9 +434,23 @@ class ConventionDecl:
     rule_span: Span = _span()
 
 
+@dataclass(frozen=True)
+class Amendment:
+    """``amend NAME effective DATE = EXPR``: the provision defining NAME (a fact's default, a
+    define or a result) is superseded from DATE by EXPR, under ``section`` of ``document``."""
+
+    name: str
+    effective: object  # datetime.date
+    expr: Expr
+    uses: Uses
+    section: str | None
+    span: Span = _span()
+    document: str | None = None  # the amending document's title (set by the checker)
+
+
 Declaration = Union[
     Reading, ReadingAlternative, ZoneDecl, CalendarDecl, EnumDecl, RecordDecl, FactDecl, Define, ResultDecl,
-    FunctionDecl, ConventionDecl,
+    FunctionDecl, ConventionDecl, Amendment,
 ]
 
 

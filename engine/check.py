@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,6 +83,8 @@ class Program:
     texts: dict[str, str] = field(default_factory=dict)
     # How `date ± months` is read (engine/periods.py); required where months move a date.
     month_end: ast.ConventionDecl | None = None
+    # Provisions amended: name → (effective date, "Amendment No. 2 § 1"), earliest first.
+    amendments: dict[str, tuple[tuple[dt.date, str], ...]] = field(default_factory=dict)
     # SHA-256 of the bytes of every file the check read (resolved path: digest).
     digests: dict[str, str] = field(default_factory=dict)
     # Functions that call themselves, directly or through other functions (evaluated
@@ -96,6 +98,21 @@ class Program:
     # For each reading that states its alternative: the contract checked with that reading's
     # replacement declarations in force, so a memo can say where the answer would differ.
     alternatives: dict[str, Program] = field(default_factory=dict)
+
+    def cites_in_force(self, name: str, in_force_on: object) -> list[str]:
+        """The sections a rule cites, the amendment in force on ``in_force_on`` included:
+        "7(a), as amended by Amendment No. 2 § 1"."""
+        cites = list(self.cites.get(name, []))
+        applied = [cite for effective, cite in self.amendments.get(name, ())
+                   if isinstance(in_force_on, dt.date) and effective <= in_force_on]
+        if not applied:
+            return cites
+        original = self.rules[name].section if name in self.rules else None
+        if original is not None and cites and cites[0] == original:
+            cites[0] = f"{original}, as amended by {applied[-1]}"
+        else:
+            cites.insert(0, f"as amended by {applied[-1]}")
+        return cites
 
 
 def recursive_functions(functions: dict[str, FunctionInfo]) -> frozenset[str]:
@@ -116,6 +133,9 @@ def recursive_functions(functions: dict[str, FunctionInfo]) -> frozenset[str]:
                 seen.add(callee)
                 stack.extend(calls[callee])
     return frozenset(recursive)
+
+# The fact that says on which day the provisions in force are read, when a contract is amended.
+IN_FORCE = "in_force_on"
 
 
 # `{principal_to_convert}` in an explain sentence: the value of a fact or rule.
@@ -160,6 +180,9 @@ class _Checker:
         self.more_alternatives: dict[str, list[ast.Declaration]] = {}
         self.verify_quotes = True  # off when an alternative is checked: the contract's quotes were
         self.misquoted: set[str] = set()  # sections whose text is not the source's (their pinpoints wait)
+        self.amendment_decls: list[ast.Amendment] = []
+        self.amendment_ifs: set[int] = set()  # the `if in_force_on >= ...` each amendment becomes
+        self.amended: dict[str, tuple[tuple[dt.date, str], ...]] = {}
 
     def error(self, message: str, span: Span | None, help: str | None = None) -> None:
         self.diagnostics.append(Diagnostic(message, span, help))
@@ -184,7 +207,10 @@ class _Checker:
     def declare(self, name: str, kind: str, span: Span) -> bool:
         if name in self.names:
             other_kind, other_span = self.names[name]
-            self.error(f"`{name}` is already declared as a {other_kind} at {other_span}", span)
+            amendable = kind in ("fact", "define", "result") and other_kind in ("fact", "define", "result")
+            self.error(f"`{name}` is already declared as a {other_kind} at {other_span}", span,
+                       help=f"to supersede that provision from a date, write `amend {name} effective YYYY-MM-DD = ...`"
+                       if amendable and other_span.file != span.file else None)
             return False
         if name in BUILTINS or name in AGGREGATES:
             self.error(f"`{name}` is a built-in function and cannot be redeclared", span)
@@ -207,8 +233,64 @@ class _Checker:
                     else:
                         self.sections[section.citation] = section
                 declarations.extend(section.declarations)
+            document = file.header.title if file.header is not None else Path(file.path).stem
             for decl in declarations:
+                if isinstance(decl, ast.Amendment):
+                    self.amendment_decls.append(replace(decl, document=document))
+                    continue
                 self._collect_one(decl, is_main=file is main_file)
+
+    def apply_amendments(self) -> None:
+        """Each amended provision becomes the one in force on `in_force_on`: the latest
+        amendment effective on or before that day, else the original."""
+        if not self.amendment_decls:
+            return
+        first = self.amendment_decls[0]
+        if IN_FORCE not in self.fact_decls:
+            fact = ast.FactDecl(IN_FORCE, ast.NamedTypeRef("date", first.span), None,
+                                "the day on which the provisions in force are read (an amendment applies from "
+                                "its effective date)", None, first.span)
+            if self.declare(IN_FORCE, "fact", first.span):
+                self.fact_decls[IN_FORCE] = fact
+        by_name: dict[str, list[ast.Amendment]] = {}
+        for amendment in self.amendment_decls:
+            by_name.setdefault(amendment.name, []).append(amendment)
+        for name, amendments in by_name.items():
+            amendments.sort(key=lambda a: a.effective)  # type: ignore[arg-type, return-value]
+            for earlier, later in zip(amendments, amendments[1:], strict=False):
+                if earlier.effective == later.effective:
+                    self.error(f"`{name}` is amended twice effective {later.effective}", later.span,
+                               help=f"the other amendment is at {earlier.span}")
+            rule = self.rule_decls.get(name)
+            fact = self.fact_decls.get(name)
+            if rule is not None:
+                original = rule.expr
+            elif fact is not None and fact.default is not None:
+                original = fact.default
+            else:
+                problem = (f"fact `{name}` has no default to amend" if fact is not None
+                           else f"`{name}` is not a provision this contract or its includes define")
+                self.error(problem, amendments[0].span,
+                           help=did_you_mean(name, [*self.rule_decls, *self.fact_decls])
+                           or "an amendment supersedes a define, a result or a fact's default")
+                continue
+            expr = original
+            for a in amendments:
+                in_force = ast.Compare(">=", ast.Name(IN_FORCE, a.span),
+                                       ast.Literal("date", a.effective, str(a.effective), a.span), a.span, a.span)
+                expr = ast.If(in_force, a.expr, expr, a.span)
+                self.amendment_ifs.add(id(expr))
+            cites = tuple((a.effective, f"{a.document} § {a.section}" if a.section else str(a.document))
+                          for a in amendments)
+            self.amended[name] = cites  # type: ignore[assignment]
+            if rule is not None:
+                names = rule.uses.names + tuple(n for a in amendments for n in a.uses.names)
+                spans = rule.uses.spans + tuple(s for a in amendments for s in a.uses.spans)
+                self.rule_decls[name] = replace(rule, expr=expr, uses=ast.Uses(names, spans))
+            elif fact is not None:
+                self.fact_decls[name] = replace(fact, default=expr)
+                for a in amendments:
+                    self.check_uses(a.uses)
 
     def _collect_one(self, decl: ast.Declaration, is_main: bool) -> None:
         if isinstance(decl, ast.ReadingAlternative):
@@ -507,6 +589,10 @@ class _Checker:
                 return _optional(other)
             if other == T.NONE:
                 return _optional(then)
+            if id(e) in self.amendment_ifs:
+                self.error(f"the amendment gives {_a(then)}, but the provision it supersedes gives {_a(other)}",
+                           e.then.span)
+                return other
             self.error(f"the branches of `if` differ: {_a(then)} and {_a(other)}", e.span)
             return T.ERROR
         if isinstance(e, ast.Unless):
@@ -1080,6 +1166,7 @@ def check_program(loaded: LoadedFiles, main_path: str, quotes: bool = True) -> t
     if not loaded.files:
         return None, checker.diagnostics
     checker.collect()
+    checker.apply_amendments()
     checker.check_declarations()
     main = loaded.files[-1]
     base = Path(main_path).parent
@@ -1117,7 +1204,7 @@ def check_program(loaded: LoadedFiles, main_path: str, quotes: bool = True) -> t
         functions=checker.functions, results=checker.results, node_types=checker.node_types,
         sources=loaded.sources, home_zone=home_zone, cites=checker.cites, texts=loaded.texts,
         requirements={name: decl.requirements for name, decl in checker.record_decls.items() if decl.requirements},
-        month_end=checker.month_end,
+        month_end=checker.month_end, amendments=checker.amended,
         recursive=recursive_functions(checker.functions),
         warnings=sorted(checker.warnings, key=lambda d: (d.span.file, d.span.line, d.span.column) if d.span
                         else ("", 0, 0)),

@@ -31,7 +31,7 @@ GRAMMAR_PATH = Path(__file__).resolve().parent.parent / "grammar" / "clause.lark
 
 STATEMENT_KEYWORDS = (
     "contract", "include", "reading", "zone", "calendar", "enum", "scale", "record",
-    "fact", "define", "result", "section", "text", "explain", "require", "convention",
+    "fact", "define", "result", "section", "text", "explain", "require", "convention", "amend",
 )
 _STATEMENT_START = re.compile(r"^\s*(" + "|".join(STATEMENT_KEYWORDS) + r")\b")
 _DECLARED_NAME = re.compile(
@@ -369,6 +369,9 @@ class _ToAst(Transformer[Token, Any]):
     def named_zone(self, meta: Any, c: list[Any]) -> tuple[str, str, Span]:
         return ("named", _unquote(c[0]), self._tok_span(c[0]))
 
+    def amendment(self, meta: Any, c: list[Any]) -> ast.Amendment:
+        return ast.Amendment(str(c[0]), self._date(c[1]), c[2], self._uses(c), None, self._span(meta))
+
     def convention(self, meta: Any, c: list[Any]) -> ast.ConventionDecl:
         return ast.ConventionDecl(str(c[0]), str(c[1]), self._uses(c), self._span(meta), self._tok_span(c[1]))
 
@@ -672,7 +675,7 @@ def _normalise_block(text: str) -> str:
 
 
 def _in_section(declaration: Any, citation: str) -> Any:
-    if isinstance(declaration, (ast.FactDecl, ast.Define, ast.ResultDecl, ast.FunctionDecl)):
+    if isinstance(declaration, (ast.FactDecl, ast.Define, ast.ResultDecl, ast.FunctionDecl, ast.Amendment)):
         from dataclasses import replace
 
         return replace(declaration, section=citation)

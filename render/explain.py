@@ -21,7 +21,7 @@ from engine import ast
 from engine import types as T
 from engine.api import Outcome
 from engine.calendars import Calendar
-from engine.check import Program
+from engine.check import IN_FORCE, Program
 from engine.evaluate import Solution, Step
 from engine.values import Member, Unknown
 from render import format as fmt
@@ -363,6 +363,8 @@ class Explainer:
 
     def rule_cites(self, name: str) -> list[str]:
         section = self.program.rules[name].section
+        if name in self.program.amendments:
+            return self.program.cites_in_force(name, self.outcome.evaluation.fact(IN_FORCE))
         return list(self.program.cites.get(name) or ([section] if section else []))
 
     def describe_rule(self, name: str) -> str | None:
