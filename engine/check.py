@@ -7,6 +7,7 @@ without further checks, and reports every problem at once.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -247,17 +248,17 @@ class _Checker:
             return
         first = self.amendment_decls[0]
         if IN_FORCE not in self.fact_decls:
-            fact = ast.FactDecl(IN_FORCE, ast.NamedTypeRef("date", first.span), None,
-                                "the day on which the provisions in force are read (an amendment applies from "
-                                "its effective date)", None, first.span)
+            in_force = ast.FactDecl(IN_FORCE, ast.NamedTypeRef("date", first.span), None,
+                                    "the day on which the provisions in force are read (an amendment applies "
+                                    "from its effective date)", None, first.span)
             if self.declare(IN_FORCE, "fact", first.span):
-                self.fact_decls[IN_FORCE] = fact
+                self.fact_decls[IN_FORCE] = in_force
         by_name: dict[str, list[ast.Amendment]] = {}
         for amendment in self.amendment_decls:
             by_name.setdefault(amendment.name, []).append(amendment)
         for name, amendments in by_name.items():
             amendments.sort(key=lambda a: a.effective)  # type: ignore[arg-type, return-value]
-            for earlier, later in zip(amendments, amendments[1:], strict=False):
+            for earlier, later in itertools.pairwise(amendments):
                 if earlier.effective == later.effective:
                     self.error(f"`{name}` is amended twice effective {later.effective}", later.span,
                                help=f"the other amendment is at {earlier.span}")

@@ -109,7 +109,8 @@ def _errors(tmp_path: Path, text: str) -> str:
     ("result valuation_cap: money = $1\n", "write `amend valuation_cap effective YYYY-MM-DD = ...`"),
     ("amend valuation_caps effective 2024-01-01 = $1\n", "did you mean `valuation_cap`"),
     ("amend purchase_amount effective 2024-01-01 = $1\n", "fact `purchase_amount` has no default to amend"),
-    ("amend valuation_cap effective 2024-01-01 = 5%\n", "the amendment gives a percent, but the provision it supersedes gives money"),
+    ("amend valuation_cap effective 2024-01-01 = 5%\n",
+     "the amendment gives a percent, but the provision it supersedes gives money"),
     ("amend valuation_cap effective 2024-01-01 = $1\namend valuation_cap effective 2024-01-01 = $2\n",
      "`valuation_cap` is amended twice effective 2024-01-01"),
 ])
