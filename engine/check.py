@@ -248,11 +248,11 @@ class _Checker:
             return
         first = self.amendment_decls[0]
         if IN_FORCE not in self.fact_decls:
-            in_force = ast.FactDecl(IN_FORCE, ast.NamedTypeRef("date", first.span), None,
-                                    "the day on which the provisions in force are read (an amendment applies "
-                                    "from its effective date)", None, first.span)
+            in_force_fact = ast.FactDecl(IN_FORCE, ast.NamedTypeRef("date", first.span), None,
+                                         "the day on which the provisions in force are read (an amendment "
+                                         "applies from its effective date)", None, first.span)
             if self.declare(IN_FORCE, "fact", first.span):
-                self.fact_decls[IN_FORCE] = in_force
+                self.fact_decls[IN_FORCE] = in_force_fact
         by_name: dict[str, list[ast.Amendment]] = {}
         for amendment in self.amendment_decls:
             by_name.setdefault(amendment.name, []).append(amendment)
