@@ -15,6 +15,12 @@ checks that the three agree on every scenario, and that the trace built from
 the traced run's record is the reference evaluator's. Targets: compiled
 within 1.2x of hand-written, traced within 3x.
 
+The exact-tie check (printed first): issues whose formula result is exactly
+halfway between two tenths of a cent, and their neighbours one cent of
+consideration below and above (quotients without a finite expansion). Half up
+must take each tie up and each neighbour to its side; the compiled, traced and
+reference evaluators and the hand-written function must agree on every result.
+
 "traced" is the traced shape's function (engine/compile.py,
 compile_traced_shape), as `engine.api.evaluate(trace=True)` runs it: the
 results, their readings and the record of every node value the trace needs.
@@ -33,10 +39,12 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import math
+import random
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import (
     MAX_EMAX,
     MAX_PREC,
@@ -135,6 +143,46 @@ def hand_written(f: dict[str, Any]) -> tuple[object, ...]:
     return price, deemed, triggered, new_price, _quotient(f.get("stated_value", _STATED_VALUE), new_price)
 
 
+# ---------------------------------------------------------------- exact ties
+
+
+def tie_rows(count: int, seed: int = 8) -> Iterator[tuple[dict[str, str], Decimal]]:
+    """Triggering issues whose §6(b) formula (N x P + C) / (N + S) is exactly halfway
+    between two tenths of a cent (k + 1/2 mills), each with its two neighbours one cent
+    of consideration below and above (quotients that mostly do not terminate: N + S
+    has a prime factor other than 2 and 5). Yields the row and the new Conversion
+    Price worked out from the tie: half up takes the tie and the one above to k + 1
+    mills, the one below to k mills."""
+    rng = random.Random(seed)
+    made = 0
+    while made < count:
+        price = Decimal(rng.choice(["3.41", "3.327", "2.95"]))
+        # Multiples of 20 make every tie x (N + S) and N x P a whole number of cents.
+        outstanding = 20 * rng.randrange(5_000_000, 20_000_000)
+        issued = 20 * rng.randrange(50_000, 3_000_000)
+        total = outstanding + issued
+        lowest = Fraction(outstanding) * Fraction(price) / total  # the formula with no consideration
+        low_k = math.floor(lowest * 1000 - Fraction(1, 2)) + 1
+        high_k = int(price * 1000) - 1
+        if low_k > high_k:
+            continue
+        k = rng.randrange(low_k, high_k + 1)
+        tie = Fraction(2 * k + 1, 2000)
+        consideration = tie * total - Fraction(outstanding) * Fraction(price)
+        assert consideration >= 0 and (consideration * 100).denominator == 1
+        for offset, mills in ((Fraction(-1, 100), k), (Fraction(0), k + 1), (Fraction(1, 100), k + 1)):
+            amount = consideration + offset
+            if amount < 0:
+                continue
+            row = {"issue_date": "2003-03-03", "security": "common", "shares_issued": str(issued),
+                   "consideration": f"{Decimal(amount.numerator) / amount.denominator:.2f}",
+                   "additional_consideration": "0", "common_shares_outstanding": str(outstanding),
+                   "convertible_shares": "0", "options": "[]", "average_current_market_price": str(price + 1),
+                   "conversion_price": str(price), "exemption": "none"}
+            yield row, Decimal(mills).scaleb(-3)
+        made += 1
+
+
 # ---------------------------------------------------------------- timing
 
 
@@ -208,6 +256,29 @@ def main() -> None:
             for name in RESULTS:
                 walked.rule(name)
             assert trace_of(compiled) == trace_of(walked) and not compiled.rebuilt_by_reference
+
+    # Exact ties: every evaluator and the hand-written function round (N x P + C) / (N + S)
+    # half up on its exact value, and agree on every result.
+    ties = {"tie": 0, "below": 0, "above": 0, "non-terminating": 0}
+    for row, expected_price in tie_rows(max(count // 10, 50)):
+        valid = validate_fast(program, row)
+        assert valid is not None
+        f = valid.values
+        expected = hand_written(f)
+        assert expected[2] is True and expected[3] == expected_price, (row, expected, expected_price)
+        assert expected[4] == Fraction(_STATED_VALUE) / Fraction(expected_price)
+        for got in (compiled5(f)[0], traced5(f)[0], reference(f), compiled_object(f)):
+            assert got == expected and [type(v) for v in got] == [type(v) for v in expected], (row, got, expected)
+        exact = _quotient(_C.add(_C.multiply(f["conversion_price"], expected[1]), f["consideration"]),
+                          expected[1] + f["shares_issued"])
+        ties["non-terminating"] += isinstance(exact, Fraction)
+        mills = Fraction(exact) * 1000
+        position = "tie" if mills.denominator == 2 else ("below" if mills % 1 < Fraction(1, 2) else "above")
+        ties[position] += 1
+    print(f"exact ties: {ties['tie']} formula results exactly k + 1/2 mills, each rounded up; "
+          f"{ties['below']} one cent below (rounded down), {ties['above']} one cent above (rounded up); "
+          f"{ties['non-terminating']} of the neighbours do not terminate; compiled, traced, reference and "
+          "hand-written agree on all")
 
     def each(function: Callable[[dict[str, Any]], object]) -> Callable[[], None]:
         def run() -> None:  # the traces are not kept: each is dropped once read

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -91,6 +92,9 @@ _DECIMAL_TYPES = (T.MONEY, T.PERCENT)
 _NUMBERS = (T.INTEGER, T.DECIMAL, T.MONEY, T.PERCENT)
 _PY_COMPARE = {"=": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "==", "!=": "!="}
+
+# An enum value's comparison with one member, as member_compare writes it.
+_RANK_IS = re.compile(r"\((\w+)\.rank == (\d+)\)")
 
 # How many times the whole program may inline user functions into one another.
 _MAX_INLINE_DEPTH = 40
@@ -807,6 +811,12 @@ class _Generator:
             return _Val(f"_g_conditions({decisive!r}, ({items},))", mu=True)
         joiner = " or " if decisive else " and "
         parts = [v.code for v in codes]
+        if decisive and not unknowns and len(parts) > 2:
+            ranks = [m for p in parts if (m := _RANK_IS.fullmatch(str(p)))]
+            if len(ranks) == len(parts) and len({m.group(1) for m in ranks}) == 1:
+                # `any of: x = A, x = B, …` on one enum value: one set lookup, not a chain.
+                members = frozenset(int(m.group(2)) for m in ranks)
+                return _Val(f"({ranks[0].group(1)}.rank in {self.k(members)})")
         if unknowns:
             parts.append(self.k(unknown(*unknowns)))
         return _Val("(" + joiner.join(str(p) for p in parts) + ")", mu=bool(unknowns))
@@ -1034,11 +1044,13 @@ class _Generator:
         n = next(self.counter)
         item, values, pending, result = f"it{n}", f"vs{n}", f"pe{n}", f"ag{n}"
         count, found = f"cn{n}", f"fd{n}"
+        preamble = len(self.block)  # the five lines below, which a lean loop rewrites
         self.emit(f"{values} = []")
         self.emit(f"{pending} = []")
         self.emit(f"{count} = 0")
         self.emit(f"{result} = None")
         self.emit(f"{found} = False")
+        counted = appended = -1
         inner = {**scope, e.variable: _Val(item)}
         may_be_unknown = False
         if self.tracing:  # each item's values go into a tuple of the aggregate's record
@@ -1062,6 +1074,7 @@ class _Generator:
                     self.emit("    continue")
                 self.emit(f"if not {self.expr(keep)}:")
                 self.emit("    continue")
+            counted = len(self.block)
             self.emit(f"{count} += 1")
             if function != "count":
                 value = self.bind(self.cx(e.body, inner))
@@ -1069,6 +1082,7 @@ class _Generator:
                     may_be_unknown = True
                     self.emit(f"if _isinstance({self.expr(value)}, _Unknown):")
                     self.emit(f"    {pending}.append({self.expr(value)})")
+                appended = len(self.block)
                 self.emit(f"{values}.append({self.expr(value)})")
             if function == "first":
                 self.emit(f"if not {pending}:")
@@ -1083,6 +1097,8 @@ class _Generator:
                 if slots:
                     self.block[reset] = "    " * self.indent + f"{' = '.join(slots)} = _M"
                 self.tctx, self.scope = outer
+        if not self.tracing and not may_be_unknown and function in ("sum", "count"):
+            return self.lean_aggregate(e, preamble, counted, appended, (values, count, result))
         # After the loop: what the reference returns, in its order of checks.
         if function == "first":
             self.emit(f"if not {found} and {pending}:")
@@ -1114,6 +1130,31 @@ class _Generator:
             self.emit(f"elif {values}:")
             self.emit(f"    {result} = {function}({values})")
         return _Val(result, mu=may_be_unknown)
+
+    def lean_aggregate(self, e: ast.Aggregate, preamble: int, counted: int, appended: int,
+                       names: tuple[str, str, str]) -> _Val:
+        """A sum or count none of whose items can be Unknown, accumulated in the loop
+        itself: no list of values, no list of pending Unknowns (the §6(b) options'
+        sum is one). The same left-to-right sum as the general form's."""
+        block = self.block
+        indent = block[preamble][: len(block[preamble]) - len(block[preamble].lstrip())]
+        values, count, result = names
+        block[preamble] = block[preamble + 1] = block[preamble + 4] = ""
+        if e.function == "count":
+            block[preamble + 3] = ""
+            return _Val(count)
+        block[counted] = ""
+        block[preamble + 2] = ""
+        line = block[appended]
+        item = line.strip()[len(f"{values}.append("):-1]
+        inner = line[: len(line) - len(line.lstrip())]
+        if self.program.node_types.get(id(e)) == T.INTEGER:
+            block[preamble + 3] = f"{indent}{result} = 0"
+            block[appended] = f"{inner}{result} += {item}"
+        else:
+            block[preamble + 3] = f"{indent}{result} = _D(0)"
+            block[appended] = f"{inner}{result} = _arith('+', {result}, {item})"
+        return _Val(result)
 
     # ------------------------------------------------------------ lists in order
     def c_Index(self, e: ast.Index, scope: dict[str, _Val]) -> _Val:

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from engine import types as T
 from engine.api import evaluate, load_contract
 from engine.check import Program
-from engine.compile import compiled_evaluation
+from engine.compile import compiled_evaluation, shape_for
 from engine.evaluate import MAX_CALL_DEPTH, Evaluation
 from engine.scenario import validate_mapping
 from engine.testing import matches
@@ -177,6 +177,80 @@ def test_both_evaluators_round_quotients_as_fraction_does(rounding: Program, a: 
         for mode in MODES:
             assert values[f"rounded_{mode}"] == _fraction_round(q, Fraction(1, 100), mode), (mode, a, b)
         assert values["whole"] == math.floor(3 * q)
+
+
+SERIES_B = Path(__file__).resolve().parent.parent / "contracts" / "series_b_preferred.clause"
+
+
+@pytest.mark.parametrize(("consideration", "new_price"), [
+    # 100,000,000 x $3.41 + $19,060,000.00 = $360,060,000 over 120,000,000 shares is
+    # exactly $3.0005, a tie: half up gives $3.001 (half even would give $3.000).
+    ("19060000.00", Decimal("3.001")),
+    # one cent less: $3.0005 - $0.01/120,000,000, which does not terminate, is below the tie
+    ("19059999.99", Decimal("3.000")),
+    ("19060000.01", Decimal("3.001")),  # one cent more: above it
+])
+def test_the_6b_formula_decides_an_exact_tie_and_its_neighbours_on_the_exact_value(
+        consideration: str, new_price: Decimal) -> None:
+    program = load_contract(SERIES_B)
+    facts = {"issue_date": "2003-03-03", "shares_issued": 20_000_000, "consideration": consideration,
+             "common_shares_outstanding": 100_000_000, "average_current_market_price": "4.41",
+             "conversion_price": "3.41"}
+    names = ("adjustment_triggered", "new_conversion_price", "new_conversion_rate")
+    for values in _both(program, facts, names):
+        assert values["adjustment_triggered"] is True  # $0.953 a share is below $3.41 and $4.41
+        assert values["new_conversion_price"] == new_price
+        assert values["new_conversion_rate"] == Fraction(1000) / Fraction(new_price)  # Stated Value $1,000
+
+
+AGGREGATES_CLAUSE = """
+contract "Aggregates (test)"
+  dated 2024-01-01
+  party "Example Co." as "Corporation"
+  governing law "Delaware"
+  home zone "America/New_York"
+
+enum Kind: plain | pledged | escrowed | vested | lapsed
+record Grant { shares: integer, price: money, kind: Kind }
+
+fact grants: list of Grant "grants"
+fact ceiling: money "a price ceiling"
+fact floor: money "a price floor"
+fact kind: Kind "the kind of the next grant"
+
+section "1" "Sums and counts"
+  result cheap_shares: integer = sum(g.shares for g in grants where g.price < ceiling)
+  result cheap_count: integer = count(g for g in grants where g.price < ceiling)
+  result cheap_value: money = sum(g.shares * g.price for g in grants where g.price < ceiling)
+  result between_shares: integer = sum(g.shares for g in grants where g.price < ceiling and g.price > floor)
+  result restricted: boolean = any of (kind = Kind.pledged, kind = Kind.escrowed, kind = Kind.lapsed)
+"""
+
+
+def test_sums_and_counts_are_the_references_in_the_compiled_evaluator(tmp_path: Path) -> None:
+    path = tmp_path / "aggregates.clause"
+    path.write_text(AGGREGATES_CLAUSE, encoding="utf-8")
+    program = load_contract(path)
+    grants = [{"shares": 100, "price": "$1.50", "kind": "escrowed"}, {"shares": 40, "price": "$3.00", "kind": "plain"},
+              {"shares": 7, "price": "$0.25", "kind": "vested"}]
+    names = ("cheap_shares", "cheap_count", "cheap_value", "between_shares", "restricted")
+    # Below $2.00: 100 at $1.50 and 7 at $0.25: 107 shares, 2 grants, $150.00 + $1.75 = $151.75.
+    for values in _both(program, {"grants": grants, "ceiling": "$2.00", "kind": "escrowed"}, names):
+        assert values["cheap_shares"] == 107 and values["cheap_count"] == 2
+        assert values["cheap_value"] == Decimal("151.75") and values["restricted"] is True
+        assert values["between_shares"] == Unknown(frozenset({"floor"}))  # the floor is not given
+    for values in _both(program, {"grants": grants, "ceiling": "$2.00", "floor": "$1.00"}, names):
+        assert values["between_shares"] == 100
+    for values in _both(program, {"grants": grants[1:], "ceiling": "$0.10", "floor": "$0", "kind": "vested"}, names):
+        assert values["cheap_shares"] == 0 and values["cheap_count"] == 0 and values["cheap_value"] == 0
+        assert values["restricted"] is False
+    for kind, restricted in [("plain", False), ("pledged", True), ("lapsed", True)]:
+        for values in _both(program, {"grants": [], "ceiling": "$1", "kind": kind}, ("restricted",)):
+            assert values["restricted"] is restricted, kind
+    compiled = shape_for(program, frozenset({"grants", "ceiling", "kind"}), ("cheap_shares", "cheap_count",
+                                                                             "restricted"))
+    # accumulated in the loop (no lists); one set lookup for the three members
+    assert compiled is not None and ".append(" not in compiled.source and ".rank in " in compiled.source
 
 
 def _fibonacci(n: int) -> int:
