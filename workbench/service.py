@@ -13,6 +13,7 @@ import datetime as dt
 import difflib
 import itertools
 import json
+import os
 import re
 from collections import OrderedDict
 from collections.abc import Callable
@@ -44,8 +45,8 @@ class BadRequest(ValueError):
 
 def diagnostic_json(diagnostic: Diagnostic, tree: Tree, main: Path, sources: SourceMap | None) -> dict[str, Any]:
     span = diagnostic.span
-    file = tree.relative(span.file) if span and span.line else (tree.relative(span.file) if span else "")
-    in_main = bool(span) and span is not None and _same_file(span.file, main)
+    file = tree.relative(span.file) if span else ""
+    in_main = span is not None and _same_file(span.file, main)
     return {
         "message": diagnostic.message,
         "help": diagnostic.help,
@@ -195,13 +196,9 @@ def _kind(t: T.Type) -> dict[str, Any]:
     return {"kind": T.category(t)}
 
 
-def _annotate(schema: dict[str, Any], t: T.Type) -> None:
-    """Name the clause type of each schema node (x-clause), so the form can ask for it in its terms."""
-    schema["x-clause"] = _kind(t)
-
-
 def fact_schema(program: Program) -> dict[str, Any]:
-    """`clause schema`'s JSON Schema, each fact annotated with its clause type."""
+    """`clause schema`'s JSON Schema, each fact annotated with its clause type (``x-clause``), so the
+    form asks for money, percents, dates, choices and records in their own terms."""
     from engine.cli import scenario_schema
 
     document = scenario_schema(program)
@@ -209,7 +206,7 @@ def fact_schema(program: Program) -> dict[str, Any]:
     for name, schema in facts.get("properties", {}).items():
         info = program.facts.get(name)
         if info is not None:
-            _annotate(schema, info.type)
+            schema["x-clause"] = _kind(info.type)
     return document
 
 
@@ -411,7 +408,7 @@ class Workbench:
             text = _with_case(current, lambda dash: self.case_text(title, scenario_text, expect, dash))
         else:
             contract_path = self.tree.resolve(contract, (".clause",))
-            reference = Path(_relative_to(contract_path, path.parent)).as_posix()
+            reference = Path(os.path.relpath(contract_path, path.parent)).as_posix()
             text = "\n".join([f"contract: {yaml_scalar(reference)}", f"title: {yaml_scalar(path.stem)}",
                               "", "cases:", *self.case_text(title, scenario_text, expect, 2)]) + "\n"
         try:
@@ -422,12 +419,6 @@ class Workbench:
             raise BadRequest("the new case would not read back as the file's last case; add it by hand")
         new_hash = self.tree.write(relative, text, base_hash, force)
         return {"path": relative, "text": text, "hash": new_hash, "cases": len(loaded.cases)}
-
-
-def _relative_to(target: Path, start: Path) -> str:
-    import os
-
-    return os.path.relpath(target, start)
 
 
 def _with_case(text: str, case: Callable[[int], list[str]]) -> str:
