@@ -1000,6 +1000,11 @@ async function start() {
   $("share").addEventListener("click", shareLink);
   window.addEventListener("beforeunload", (event) => { if (isDirty()) event.preventDefault(); });
 
+  document.title = `clause workbench — ${reply.data.root}`;
+  if (!reply.data.contracts.length) {
+    $("diagnostics").replaceChildren(el("li", { class: "checking" },
+      `No clause file in ${reply.data.root}: serve the folder that holds your contracts (clause serve PATH).`));
+  }
   if (!(await restoreFromFragment()) && reply.data.initial) await openContract(reply.data.initial);
   document.body.dataset.ready = "true";
 }
