@@ -180,6 +180,28 @@ CASES = [
           {"date": "2003-05-01", "kind": "combination", "shares": 50_000_000},
           {"date": "2004-09-01", "kind": "expiration", "refers_to": "March warrants", "shares": 0}],
          ["3.007", "6.014", "6.82"]),
+    # examples/series_b/history_five_events.yaml.
+    # 1. Warrants for 40,000,000 shares at $100,000,000 ($2.50): not below the ACMP of $2.40:
+    #    no adjustment; counted under §6(a)(z) ($2.50 < $3.41).
+    # 2. 20,000,000 shares for $30,000,000 ($1.50 < $1.80): N = 100,000,000 + 40,000,000.
+    #    (140,000,000 x 3.41 + 30,000,000) / 160,000,000 = 3.17125, $3.171.
+    # 3. Repriced to $50,000,000 ($1.25). Replayed as if granted so: $1.25 < $2.40 and < $3.41:
+    #    (341,000,000 + 50,000,000) / 140,000,000 = 2.792857..., $2.793, the 40,000,000 shares
+    #    deemed outstanding; then the issue: (140,000,000 x 2.793 + 30,000,000) / 160,000,000
+    #    = 421,020,000 / 160,000,000 = 2.631375, $2.631.
+    # 4. 2-for-1 (120,000,000 -> 240,000,000): 2.631 / 2 = 1.3155, exactly.
+    # 5. Replay without the warrants: the issue, (341,000,000 + 30,000,000) / 120,000,000
+    #    = 3.091666..., $3.092; the subdivision, 3.092 / 2 = $1.546.
+    Case("five events: grant, issue, repricing, subdivision, expiration",
+         [{"date": "2003-03-03", "kind": "option_grant", "name": "March 2003 warrants", "shares": 40_000_000,
+           "additional_consideration": 100_000_000, "average_current_market_price": "2.40"},
+          _issue("2003-06-10", 20_000_000, 30_000_000, "1.80"),
+          {"date": "2003-11-17", "kind": "terms_change", "refers_to": "March 2003 warrants",
+           "shares": 40_000_000, "additional_consideration": 50_000_000},
+          {"date": "2004-05-03", "kind": "subdivision", "shares": 240_000_000},
+          {"date": "2005-03-03", "kind": "expiration", "refers_to": "March 2003 warrants"}],
+         ["3.41", "3.171", "2.631", "1.3155", "1.546"],
+         as_of=("2004-12-31", "1.3155")),
     # Before the Measurement Date (July 5, 2002) an issue adds its shares but adjusts nothing.
     # 2. (120,000,000 x 3.41 + 30,000,000) / 140,000,000 = 439,200,000 / 140,000,000
     #    = 3.13714..., $3.137.
@@ -306,3 +328,18 @@ def test_two_grants_of_one_name_are_refused(program: Program) -> None:
     with pytest.raises(ClauseError) as raised:
         evaluate(program, {**START, "events": [MARCH_WARRANTS, {**MARCH_WARRANTS, "date": "2003-04-01"}]})
     assert "a name is given to one grant or issue only" in str(raised.value)
+
+
+def test_the_timeline_gives_each_event_its_section_and_the_price_before_and_after(program: Program) -> None:
+    case = next(c for c in CASES if c.id.startswith("five events"))
+    outcome = evaluate(program, _facts(case), trace=True)
+    timeline = outcome.evaluation.rule("conversion_price_timeline").value
+    assert [(t["section"], str(t["conversion_price_before"]), str(t["conversion_price_after"])) for t in timeline] == [
+        ("6(b)(1)", "3.41", "3.41"), ("6(b)", "3.41", "3.171"), ("6(b)(3)", "3.171", "2.631"),
+        ("6(c)", "2.631", "1.3155"), ("6(b)(4)", "1.3155", "1.546")]
+    # A change and an expiration name the day the grant they concern was made.
+    assert [t["grant_date"] for t in timeline] == [None, None, dt.date(2003, 3, 3), None, dt.date(2003, 3, 3)]
+    exempt = next(c for c in CASES if c.id.startswith("exempt"))
+    sections = [t["section"] for t in evaluate(program, _facts(exempt), trace=True).evaluation
+                .rule("conversion_price_timeline").value]
+    assert sections == ["6(b)", "6(e)", "6(b)"]
