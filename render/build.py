@@ -54,6 +54,7 @@ from engine.errors import ClauseError, Diagnostic, Span
 from engine.evaluate import Evaluation, EvaluationError, Step
 from engine.values import Unknown
 from render import format as fmt
+from render import timeline as history
 from render.document import (
     Block,
     Bullets,
@@ -207,6 +208,13 @@ class _Builder:
         self.options = options
         self.scenario = outcome.scenario
         self._alternative_outcomes: dict[str, Outcome | None] = {}
+        self._timelines: dict[str, history.Timeline | None] = {}
+
+    def timeline(self, name: str) -> history.Timeline | None:
+        """The timeline of a history result (render/timeline.py), or None."""
+        if name not in self._timelines:
+            self._timelines[name] = history.find_timeline(self.outcome, name)
+        return self._timelines[name]
 
     # ------------------------------------------------------------ values and words
     def show(self, value: object, type_: T.Type) -> str:
@@ -440,6 +448,9 @@ class _Builder:
             return "Yes."
         if q.value is False:
             return "No."
+        timeline = self.timeline(q.name)
+        if timeline is not None:
+            return history.answer_word(timeline, self.show) + "."
         return self.show(q.value, q.type) + "."
 
     def answer_sentence(self, q: Question) -> Phrase:
@@ -486,6 +497,9 @@ class _Builder:
                 if met:
                     return P(lead, " It suffices that ", _plain_label(met[0]), ".")
             return lead
+        timeline = self.timeline(q.name)
+        if timeline is not None:
+            return history.answer_sentence(timeline, self.show, cites)
         words = self.noun_of(q.name)
         what = P(capitalize(P(words)), cites, f" {_verb(words)} ", value_frag(self.show(q.value, q.type)), ".")
         if q.explained:
@@ -532,15 +546,23 @@ class _Builder:
         if scenario is not None and scenario.description:
             section.blocks.append(Paragraph(P(" ".join(scenario.description.split()))))
         rows = []
+        listed: list[Table] = []  # a list of records given (a history of events) is a table of its own
         for name, info in self.program.facts.items():
             if name not in self.outcome.facts:
                 continue
             value = self.outcome.facts[name]
+            table = self.given_records_table(name, value, info.type)
+            if table is not None:
+                listed.append(table)
+                shown = f"{count_words(len(value))}, in the table below"  # type: ignore[arg-type]
+                rows.append((P(self.fact_label(name)), P(shown), P(name)))
+                continue
             rows.append((P(self.fact_label(name)), P(value_frag(self.show(value, info.type))), P(name)))
         if rows:
             section.blocks.append(Paragraph(P("The facts given:")))
             section.blocks.append(Table(("Fact", "Value", "Name"), tuple(rows), code_columns=(2,),
                                         widths=(5.0, 3.0, 2.5)))
+            section.blocks.extend(listed)
         used: set[str] = set()
         for name in stated:
             used |= self.deps.facts(name)
@@ -653,6 +675,9 @@ class _Builder:
                 if detail is not None:
                     blocks.append(Paragraph(P(capitalize(detail.reason.text), ".")))
             return blocks
+        timeline = self.timeline(q.name)
+        if timeline is not None:
+            return [*blocks, *history.timeline_blocks(timeline, self.show)]
         table = self.records_table(q.value, q.type)
         if table is not None:
             blocks.append(table)
@@ -683,6 +708,27 @@ class _Builder:
         caption = None if len(rows) <= limit else (f"{len(rows):,} rows; the first and last {limit // 2} are shown")
         return Table(tuple(fmt.field_words(name, self.program.enum_labels).capitalize() for name, _ in fields),
                      body, caption=caption)
+
+    def given_records_table(self, name: str, value: object, type_: T.Type) -> Table | None:
+        """A list of records given as a fact, more than two, as a table; a field every record leaves at its
+        default is not a column (the caption says which)."""
+        base = T.strip_optional(type_)
+        if not isinstance(value, tuple) or len(value) < 3 or not isinstance(base, T.ListType) \
+                or not isinstance(base.element, T.RecordType):
+            return None
+        element = base.element
+        defaults = dict(element.defaults)
+        records = [r for r in value if isinstance(r, dict)]
+        fields = [(f, t) for f, t in element.fields
+                  if not (f in defaults and all(r.get(f) == defaults[f] for r in records))]
+        left = [f"{fmt.field_words(f, self.program.enum_labels)}: {self.show(defaults[f], t)}"
+                for f, t in element.fields if f not in dict(fields)]
+        caption = self.fact_label(name)
+        if left:
+            caption += f" (each with the default {join_words(left)})"
+        body = tuple(tuple(P(self.show(r.get(f), t)) for f, t in fields) for r in records)
+        words = [fmt.field_words(f, self.program.enum_labels) for f, _ in fields]
+        return Table(tuple(w[:1].upper() + w[1:] for w in words), body, caption=caption)
 
     def qualifications(self, questions: list[Question], stated: list[str]) -> Section:
         section = Section("Qualifications", "qualifications")
