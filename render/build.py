@@ -710,10 +710,10 @@ class _Builder:
                      body, caption=caption)
 
     def given_records_table(self, name: str, value: object, type_: T.Type) -> Table | None:
-        """A list of records given as a fact, more than two, as a table; a field every record leaves at its
-        default is not a column (the caption says which)."""
+        """A list of records given as a fact, three to forty of them, as a table (a longer one is summarised in
+        its row); a field every record leaves at its default is not a column (the caption says which)."""
         base = T.strip_optional(type_)
-        if not isinstance(value, tuple) or len(value) < 3 or not isinstance(base, T.ListType) \
+        if not isinstance(value, tuple) or not 3 <= len(value) <= 40 or not isinstance(base, T.ListType) \
                 or not isinstance(base.element, T.RecordType):
             return None
         element = base.element
