@@ -416,7 +416,7 @@ class _Builder:
             question.explained = _explained(self.program, self.outcome.facts, name, self.show)
         question.relied = _relied(self.outcome, name)
         if result.determined:  # the values its answer states in words are part of the answer
-            for mentioned in sorted(_mentions(self.program, self.outcome.facts, name)):
+            for mentioned in sorted(_mentions(self.program, self.outcome.facts, name) & set(self.outcome.results)):
                 question.relied += [r for r in _relied(self.outcome, mentioned) if r not in question.relied]
         for reading in question.relied:
             if reading not in self.program.alternatives:

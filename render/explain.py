@@ -664,6 +664,8 @@ class Explainer:
         chosen = step.children[1] if len(step.children) > 1 else None
         cond_point = self.condition(condition, depth)
         cond_point.claim = self.claim(cond_point, condition.value)
+        if isinstance(condition.node, ast.IsNone) and condition.value in (True, False):
+            cond_point.claim = self.none_claim(condition) or cond_point.claim
         if cond_point.status in ("met", "not met"):
             cond_point.status, cond_point.tone = None, "info"
         if isinstance(condition.value, Unknown) or chosen is None:
@@ -688,6 +690,20 @@ class Explainer:
         else:
             text = P(lead, "the value is ", shown)
         return [cond_point, Point(text, None, "info", children, intro, role="branch")]
+
+    def none_claim(self, step: Step) -> Phrase | None:
+        """'the day asked about is December 31, 2004' or '... is not given', not a negated 'X: value'."""
+        node = step.node
+        assert isinstance(node, ast.IsNone)
+        operand = step.children[0] if step.children else None
+        if operand is None or isinstance(operand.value, Unknown):
+            return None
+        words, cites = self.term(operand)
+        if not words:
+            return None
+        if operand.value is None:
+            return P(words, self.note_cites(cites), " is not given")
+        return P(words, self.note_cites(cites), " is ", self.val(operand.value, self.type_of(node.operand)))
 
     def claim(self, point: Point, value: object) -> Phrase:
         """What a condition's point says is the case, as a clause: 'the issue is exempt', 'X, $5, is below $6'."""

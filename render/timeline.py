@@ -98,7 +98,7 @@ def find_timeline(outcome: Outcome, name: str) -> Timeline | None:
 # ---------------------------------------------------------------- words
 
 
-def _event(timeline: Timeline, row: dict[str, Any], show: Show) -> Phrase:
+def event_words(timeline: Timeline, row: dict[str, Any], show: Show) -> Phrase:
     kind = row.get("kind")
     what = show(kind, timeline.fields["kind"]) if kind is not None else "event"
     what = what[:1].upper() + what[1:]
@@ -165,7 +165,7 @@ def timeline_blocks(timeline: Timeline, show: Show) -> list[Block]:
         f"The {timeline.words} is carried from event to event in the order applied, each event by the section "
         f"that applies to it, from ", value_frag(show(timeline.start, T.MONEY)), " before the first:"))]
     price = timeline.words
-    rows = tuple((P(fmt.date(r["date"])), _event(timeline, r, show), _section(r),
+    rows = tuple((P(fmt.date(r["date"])), event_words(timeline, r, show), _section(r),
                   P(value_frag(show(r[f"{timeline.field}_before"], T.MONEY))),
                   P(value_frag(show(r[f"{timeline.field}_after"], T.MONEY))))
                  for r in timeline.rows)
@@ -249,4 +249,5 @@ def _draw(timeline: Timeline, show: Show) -> tuple[str, bytes]:
     return svg, png_out.getvalue()
 
 
-__all__ = ["Timeline", "answer_sentence", "answer_word", "find_timeline", "replay_sentence", "timeline_blocks"]
+__all__ = ["Timeline", "answer_sentence", "answer_word", "event_words", "find_timeline", "replay_sentence",
+           "timeline_blocks"]

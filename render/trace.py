@@ -9,6 +9,7 @@ from engine.api import Outcome
 from engine.check import Program
 from engine.evaluate import Step
 from engine.values import Unknown, encode
+from render import format as fmt
 
 
 def step_json(program: Program, step: Step) -> dict[str, Any]:
@@ -36,7 +37,7 @@ def step_json(program: Program, step: Step) -> dict[str, Any]:
 def trace_json(outcome: Outcome) -> dict[str, Any]:
     program = outcome.program
     rules = {}
-    for name, trace in outcome.evaluation.traces.items():
+    for name, trace in list(outcome.evaluation.traces.items()):  # a timeline evaluates more rules
         info = program.rules[name]
         rules[name] = {
             "section": trace.section,
@@ -49,6 +50,10 @@ def trace_json(outcome: Outcome) -> dict[str, Any]:
             "readings": trace.readings,
             "steps": step_json(program, trace.step) if trace.step else None,
         }
+        if info.public and trace.step is not None:
+            timeline = _timeline(outcome, name)
+            if timeline:  # a history: each event in words, each Section 6(b)(3)/(4) replay said as the memo says it
+                rules[name]["timeline"] = timeline
         if trace.solution is not None:  # a circular rule: its definition at 1, 2, 3, and the one solution
             rules[name]["solved"] = {
                 "at": [{"taken_as": encode(x, info.type), "gives": encode(v, info.type)}
@@ -56,3 +61,30 @@ def trace_json(outcome: Outcome) -> dict[str, Any]:
                 "value": encode(trace.solution.value, info.type),
             }
     return rules
+
+
+def _timeline(outcome: Outcome, name: str) -> list[dict[str, Any]] | None:
+    from render.timeline import event_words, find_timeline, replay_sentence
+
+    found = find_timeline(outcome, name)
+    if found is None:
+        return None
+    program = outcome.program
+
+    def show(value: object, type_: T.Type) -> str:
+        return fmt.prose(value, type_, program.home_zone, program.enum_labels)
+
+    out = []
+    for row in found.rows:
+        entry: dict[str, Any] = {
+            "date": row["date"].isoformat(),
+            "event": event_words(found, row, show).plain,
+            "section": row.get("section"),
+            "before": show(row[f"{found.field}_before"], T.MONEY),
+            "after": show(row[f"{found.field}_after"], T.MONEY),
+        }
+        replay = replay_sentence(found, row, show)
+        if replay is not None:
+            entry["replay"] = replay.plain
+        out.append(entry)
+    return out

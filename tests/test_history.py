@@ -202,6 +202,36 @@ CASES = [
           {"date": "2005-03-03", "kind": "expiration", "refers_to": "March 2003 warrants"}],
          ["3.41", "3.171", "2.631", "1.3155", "1.546"],
          as_of=("2004-12-31", "1.3155")),
+    # A 10% stock dividend (§6(c)), then an issue.
+    # 1. 100,000,000 -> 110,000,000, ratio 1.1: 3.41 / 1.1 = 3.10, exactly.
+    # 2. 10,000,000 shares for $20,000,000: $2.00 < $2.50 and < $3.10; N = 110,000,000.
+    #    (110,000,000 x 3.10 + 20,000,000) / 120,000,000 = 361,000,000 / 120,000,000
+    #    = 3.008333..., $3.008.
+    Case("stock dividend then issue",
+         [{"date": "2003-02-01", "kind": "stock_dividend", "shares": 110_000_000},
+          _issue("2003-03-01", 10_000_000, 20_000_000, "2.50")],
+         ["3.10", "3.008"]),
+    # Options granted under an employee plan (§6(e)): no adjustment although $1.00 is below
+    # the market and the price, but counted under §6(a)(z) ($1.00 < $3.41).
+    # 2. 20,000,000 shares for $30,000,000: N = 100,000,000 + 10,000,000.
+    #    (110,000,000 x 3.41 + 30,000,000) / 130,000,000 = 405,100,000 / 130,000,000
+    #    = 3.116153..., $3.116.
+    Case("exempt option grant, then an issue",
+         [{"date": "2003-02-01", "kind": "option_grant", "name": "plan options", "shares": 10_000_000,
+           "additional_consideration": 10_000_000, "average_current_market_price": "2.50",
+           "exemption": "employee_plan"},
+          _issue("2003-03-01", 20_000_000, 30_000_000, "1.80")],
+         ["3.41", "3.116"]),
+    # Convertible Securities issued in an acquisition (§6(e)): no adjustment; their
+    # 20,000,000 shares join §6(a)(y).
+    # 2. 20,000,000 shares for $30,000,000: N = 100,000,000 + 20,000,000.
+    #    (120,000,000 x 3.41 + 30,000,000) / 140,000,000 = 439,200,000 / 140,000,000
+    #    = 3.137142..., $3.137.
+    Case("exempt convertible issue, then an issue",
+         [{"date": "2003-02-01", "kind": "convertible_issue", "name": "acquisition notes", "shares": 20_000_000,
+           "consideration": 20_000_000, "average_current_market_price": "2.00", "exemption": "acquisition"},
+          _issue("2003-03-01", 20_000_000, 30_000_000, "1.80")],
+         ["3.41", "3.137"]),
     # Before the Measurement Date (July 5, 2002) an issue adds its shares but adjusts nothing.
     # 2. (120,000,000 x 3.41 + 30,000,000) / 140,000,000 = 439,200,000 / 140,000,000
     #    = 3.13714..., $3.137.

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -28,7 +29,7 @@ from render.build import build_document
 from render.document import Document, Figure, Paragraph, Section, Table
 from render.memo import memo_bytes, render_document
 
-from helpers import ROOT
+from helpers import ROOT, clause
 
 SERIES_B = ROOT / "contracts" / "series_b_preferred.clause"
 FIVE = ROOT / "examples" / "series_b" / "history_five_events.yaml"
@@ -137,3 +138,25 @@ def test_a_memo_without_a_history_does_not_import_matplotlib() -> None:
             "print('matplotlib' in sys.modules)\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_the_trace_of_a_history_says_each_event_and_each_replay_in_words() -> None:
+    run = clause("eval", str(SERIES_B), str(FIVE), "--format", "json", "--trace")
+    timeline = json.loads(run.out)["trace"]["conversion_price_history"]["timeline"]
+    assert [(t["date"], t["section"], t["before"], t["after"]) for t in timeline] == [
+        ("2003-03-03", "6(b)(1)", "$3.41", "$3.41"), ("2003-06-10", "6(b)", "$3.41", "$3.171"),
+        ("2003-11-17", "6(b)(3)", "$3.171", "$2.631"), ("2004-05-03", "6(c)", "$2.631", "$1.3155"),
+        ("2005-03-03", "6(b)(4)", "$1.3155", "$1.546")]
+    assert timeline[4]["replay"].startswith("Had the Options granted on March 3, 2003 (the March 2003 warrants) "
+                                            "never been issued, the Conversion Price on March 3, 2005 would have "
+                                            "been $1.546")
+    assert "replay" not in timeline[1]
+
+
+def test_the_price_as_of_a_day_names_the_last_event_before_it(document: Document) -> None:
+    answers = next(s for s in document.sections if s.title == "Short Answers")
+    items = [i.plain for i in answers.blocks[0].items]  # type: ignore[union-attr]
+    assert items[1] == ("$1.546. The Conversion Price after the last event, the expiration of March 3, 2005, is "
+                        "$1.546 (§ 6(a)).")
+    assert items[2] == ("$1.3155. The Conversion Price in effect at the end of December 31, 2004 was $1.3155: the "
+                        "price after the last event on or before that day, the subdivision of May 3, 2004 (§ 6(a)).")
