@@ -62,8 +62,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     shutil.copytree(ROOT / "examples", root / "examples")
     port = _free_port()
     env = {**os.environ, "CLAUSE_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))}
+    # Started from another folder than the one it serves: the page still names files from the served folder.
     process = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", str(root), "--port", str(port)],
-                               cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                               cwd=root.parent, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -206,6 +207,11 @@ def test_check_reports_a_misspelt_name_with_its_suggestion_and_marks_quotes(serv
     assert bad["citation"] == "1.2(a)" and bad["ranges"]
     passage = " ".join(raw[bad["ranges"][0][0]:bad["ranges"][0][1]].split())
     assert "round upward to the next whole number" in passage
+    # The word the quote gets wrong: the first `downward` of the quote, where the source's word is `upward`.
+    start, end = bad["differs"]["source"]
+    assert bad["differs"]["quoted"] == "downward" and bad["differs"]["occurrence"] == 0 and raw[start:end] == "upward"
+    [differing] = [s for s in wrong["source"]["segments"] if s.get("differs")]
+    assert differing["text"] == "upward" and differing["marks"] == [bad["index"]]
 
 
 def test_schema_names_each_facts_clause_type(served: tuple[str, Path]) -> None:
@@ -258,7 +264,9 @@ def test_evaluate_memo_and_tests_through_the_api(served: tuple[str, Path]) -> No
     wrong = _text(root, tests).replace("shares_issuable: 353", "shares_issuable: 354", 1)
     status, run = call(base, "POST", "/api/tests/run", {"path": tests, "text": wrong})
     assert run["failed"] == 1
-    assert any("expected: 354" in line for case in run["cases"] for line in case["lines"])
+    lines = [line for case in run["cases"] for line in case["lines"]]
+    assert any("expected: 354" in line for line in lines)
+    assert any(line.strip().startswith("produced by contracts/special_conversion.clause:") for line in lines), lines
 
 
 def test_scenario_yaml_reads_back_exactly_for_the_form(served: tuple[str, Path]) -> None:
@@ -402,6 +410,9 @@ def test_a_misspelt_name_is_diagnosed_as_you_type_and_the_worked_examples_pass(
     base, root = served
     path = f"contracts/{contract}.clause"
     _open(page, base, path)
+    # Keywords are coloured from the grammar's own list, the header's newer ones included.
+    keywords = set(page.locator("#highlight .tok-keyword").all_inner_texts())
+    assert {"contract", "source", "section", "result", "fact", "headline"} <= keywords
     right, wrong = MISSPELT[contract]
     line, column = _first_use(root / path, right)
     area = page.locator("#contract-text")
@@ -459,12 +470,17 @@ def test_the_source_document_shows_verified_quotes_and_the_misquote(
     area.evaluate("(a, [s, e]) => { a.focus(); a.setSelectionRange(s, e); }", [start, start + len("upward")])
     page.keyboard.type("downward")
     page.wait_for_selector("#source-doc mark.quote.bad")
-    assert "upward to the next whole number" in " ".join(page.locator("#source-doc mark.quote.bad").first
-                                                         .inner_text().split())
+    passage = "".join(page.locator("#source-doc mark.quote.bad").all_inner_texts())
+    assert "upward to the next whole number" in " ".join(passage.split())
     assert "`downward` where the source says `upward`" in page.locator(".diagnostic").first.inner_text()
-    # A section of the outline jumps to its quote in the source.
+    # The wrong word is marked in the clause file, and the source's word in the document.
+    assert page.locator("#highlight .quote-misquoted.diag-error").all_inner_texts() == ["downward"]
+    assert page.locator("#source-doc mark.quote.bad.differs").all_inner_texts() == ["upward"]
+    # A section of the outline jumps to its quote in the source: the misquoted one, where a quote is wrong.
     page.locator("#section-list a", has_text="1.2(a)").click()
     page.wait_for_selector("#source-doc mark.current")
+    assert page.locator("#source-doc mark.current.ok").count() == 0
+    assert page.locator("#source-doc mark.current.bad").count() >= 1
     _screenshot(page.locator("#view-contract"), shots, "contract-and-source-misquote")
 
 
@@ -510,7 +526,7 @@ def test_fill_the_scenario_form_see_353_and_the_memo_then_save_the_scenario(
     assert frame.locator("script").count() == 0
     _screenshot(page.locator("#results-pane"), shots, "memo-preview")
     offered = page.locator("#memo-downloads button").evaluate_all("buttons => buttons.map(b => b.dataset.format)")
-    assert {"md", "html"} <= set(offered)  # and docx, once the memo renderer writes it
+    assert set(offered) == {"md", "html", "docx"}
     for fmt in offered:
         with page.expect_download() as download:
             page.click(f"#memo-downloads button[data-format={fmt}]")
@@ -553,6 +569,12 @@ def test_fill_the_scenario_form_see_353_and_the_memo_then_save_the_scenario(
     fresh.wait_for_function(
         "() => document.querySelector('tr[data-result=shares_issuable] .value')?.textContent === '353'")
 
+    # The memo on show follows the scenario: $2,000 converts into 705 shares (2000 / 2.83849 = 704.6…, upward).
+    page.click("#tab-scenario")
+    page.fill("#fact-principal_amount", "$2,000")
+    page.fill("#fact-principal_to_convert", "$2,000")
+    frame.locator("body", has_text="705").wait_for()
+
 
 def test_a_list_of_records_is_edited_in_the_form(page: Any, served: tuple[str, Path], shots: Path) -> None:
     base, _ = served
@@ -568,6 +590,10 @@ def test_a_list_of_records_is_edited_in_the_form(page: Any, served: tuple[str, P
     yaml_text = page.locator("#scenario-yaml").input_value()
     assert 'options:\n    - shares: "1,000,000"\n      exercise_price: "$2.00"' in yaml_text
     _screenshot(page.locator("#scenario-pane"), shots, "scenario-yaml")
+    # A blank scenario is saved under a name of its own, never over the example it replaced.
+    assert page.locator("#scenario-save-path").input_value() == "examples/series_b/anti_dilution_issuance.yaml"
+    page.click("#new-scenario")
+    assert page.locator("#scenario-save-path").input_value() == ""
 
 
 def test_saving_asks_before_overwriting_a_contract_changed_on_disk(

@@ -39,6 +39,16 @@ LOCAL_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
 _CONTRACT_HEADER = re.compile(r'^contract\s+"', re.M)  # a contract, not a library of shared readings
 
 
+def _syntax() -> dict[str, list[str]]:
+    """The words the page colours, from the grammar (as the Pygments lexer reads them), never a second list."""
+    import importlib
+
+    # Imported by name: the lexer subclasses Pygments' untyped classes, which mypy's strict run on the workbench
+    # would otherwise follow into.
+    lexer = importlib.import_module("editor.lexer")
+    return {"keywords": [*lexer.KEYWORDS, *lexer.CONSTANTS], "types": list(lexer.TYPES)}
+
+
 class _Guard:
     """Security headers on every response; the workbench header on every request that changes state."""
 
@@ -146,7 +156,8 @@ def create_app(root: Path, initial: str | None = None) -> Starlette:
                                                                                              errors="replace"))]
         first = initial if initial in contracts else next(iter(documents or contracts), None)
         return JSONResponse({"root": tree.root.name, "contracts": contracts, "scenarios": scenarios,
-                             "tests": tests, "initial": first, "memo_formats": memo_module.formats()})
+                             "tests": tests, "initial": first, "memo_formats": memo_module.formats(),
+                             "syntax": _syntax()})
 
     async def read_file(request: Request) -> Response:
         relative = request.query_params.get("path", "")

@@ -33,6 +33,7 @@ from engine.scenario import Scenario, parse_scenario
 from workbench.files import Tree
 
 CACHED_CHECKS = 16
+_CLAUSE_POSITION = re.compile(r"(\S+\.clause)(:\d+:\d+)")
 SCENARIO_NAME = "scenario.yaml"
 
 
@@ -119,14 +120,26 @@ def _closest_passage(fragment: str, document: SourceDocument) -> tuple[int, int]
     return start, min(start + len(words), len(document.words))
 
 
-def source_view(tree: Tree, contract: Path, text: str) -> dict[str, Any] | None:
-    """The contract's source document, cut into segments marked by the quotes that cover them."""
-    from engine.parse import parse_text
+def source_view(tree: Tree, contract: Path, text: str, program: Program | None) -> dict[str, Any] | None:
+    """The contract's source document, cut into segments marked by the quotes that cover them.
 
-    parsed = parse_text(text, str(contract)).file
-    if parsed is None or parsed.header is None or parsed.header.source is None:
+    A program that checks has the file's header and sections already (in file order); only a file
+    that does not check is parsed again here, so typing in a large contract parses it once."""
+    from engine import ast
+
+    header: ast.Header | None
+    if program is not None:
+        header, file_sections = program.header, list(program.sections.values())
+    else:
+        from engine.parse import parse_text
+
+        parsed = parse_text(text, str(contract)).file
+        if parsed is None:
+            return None
+        header, file_sections = parsed.header, list(parsed.sections)
+    if header is None or header.source is None:
         return None
-    path = (contract.parent / parsed.header.source).resolve()
+    path = (contract.parent / header.source).resolve()
     if not path.is_relative_to(tree.root) or not path.is_file():
         return None
     raw = path.read_text(encoding="utf-8", errors="replace")
@@ -134,13 +147,14 @@ def source_view(tree: Tree, contract: Path, text: str) -> dict[str, Any] | None:
     words = _Words.of(raw)
     marks: list[dict[str, Any]] = []
     sections: list[dict[str, Any]] = []
-    for section in parsed.sections:
+    for section in file_sections:
         entry: dict[str, Any] = {"citation": section.citation, "title": section.title,
                                  "line": section.span.line, "quotes": []}
         for quote in section.quotes:
             index = len(marks)
             problem = verify_quote(quote.text, document)
             ranges: list[tuple[int, int]] = []
+            differs: dict[str, Any] | None = None
             if problem is None:
                 position = 0
                 for fragment in (normalise(f) for f in quote.text.split(ELISION)):
@@ -150,33 +164,57 @@ def source_view(tree: Tree, contract: Path, text: str) -> dict[str, Any] | None:
                     ranges.append(words.raw_range(found, found + len(fragment)))
                     position = found + len(fragment)
             else:
+                earlier: list[str] = []  # the quote's words before the misquoted fragment
                 for fragment in (normalise(f) for f in quote.text.split(ELISION)):
-                    if fragment and document.text.find(fragment) < 0:
+                    if fragment and document.text.find(fragment) >= 0:
+                        earlier.extend(fragment.split(" "))
+                    elif fragment:
                         closest = _closest_passage(fragment, document)
                         if closest is not None:
                             first, last = closest
                             ranges.append((words.spans[first][0], words.spans[last - 1][1]))
+                            passage = list(document.words[first:last])
+                            differs = _first_difference(fragment.split(" "), passage, first, words, earlier)
                         break
             marks.append({"index": index, "citation": section.citation, "verified": problem is None,
                           "message": problem.message if problem else None, "line": quote.span.line,
                           "column": quote.span.column, "end_line": quote.span.end_line,
-                          "end_column": quote.span.end_column, "ranges": ranges})
+                          "end_column": quote.span.end_column, "ranges": ranges, "differs": differs})
             entry["quotes"].append(index)
         sections.append(entry)
     return {"path": tree.relative(path), "segments": _segments(raw, marks), "marks": marks, "sections": sections}
 
 
+def _first_difference(quoted: list[str], passage: list[str], first: int, words: _Words,
+                      earlier: list[str]) -> dict[str, Any] | None:
+    """Where a misquote parts from its closest passage (the word engine.quotes names): the quoted
+    word and which occurrence of it in the quote it is, and that word's range in the source's raw text."""
+    differ = next((i for i, (q, p) in enumerate(zip(quoted, passage, strict=False)) if q != p), None)
+    if differ is None:
+        return None
+    source = words.spans[first + differ] if first + differ < len(words.spans) else None
+    return {"quoted": quoted[differ], "occurrence": (earlier + quoted[:differ]).count(quoted[differ]),
+            "source": list(source) if source else None}
+
+
 def _segments(raw: str, marks: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The raw text cut at every mark boundary; each piece lists the marks covering it."""
+    """The raw text cut at every mark boundary; each piece lists the marks covering it, and says
+    whether it is the word where a misquote parts from the source."""
     bounds = {0, len(raw)}
+    differing = [tuple(m["differs"]["source"]) for m in marks if m.get("differs") and m["differs"]["source"]]
     for mark in marks:
         for start, end in mark["ranges"]:
             bounds.update((start, end))
+    for start, end in differing:
+        bounds.update((start, end))
     cuts = sorted(bounds)
     out: list[dict[str, Any]] = []
     for start, end in itertools.pairwise(cuts):
         covering = [m["index"] for m in marks if any(s <= start and end <= e for s, e in m["ranges"])]
-        out.append({"text": raw[start:end], "marks": covering})
+        segment: dict[str, Any] = {"text": raw[start:end], "marks": covering}
+        if any(s <= start and end <= e for s, e in differing):
+            segment["differs"] = True
+        out.append(segment)
     return out
 
 
@@ -301,7 +339,8 @@ class Workbench:
                        "quotes": sum(len(s.quotes) for s in program.sections.values()),
                        "facts": len(program.facts), "results": len(program.results)}
         return {"ok": program is not None, "diagnostics": diagnostics, "summary": summary,
-                "source": None if self.tree.escaping_references(path, text) else source_view(self.tree, path, text)}
+                "source": None if self.tree.escaping_references(path, text)
+                else source_view(self.tree, path, text, program)}
 
     def schema(self, relative: str, text: str) -> dict[str, Any]:
         _, program = self.program(relative, text)
@@ -379,10 +418,15 @@ class Workbench:
         for case in test.cases:
             outcome = run_case(checked.program, case)
             cases.append({"title": case.title, "line": case.line, "passed": outcome.passed,
-                          "lines": [line.replace(str(path), relative) for line in outcome.lines]})
+                          "lines": [self._served_paths(line.replace(str(path), relative)) for line in outcome.lines]})
         passed = sum(1 for c in cases if c["passed"])
         return {"ok": True, "contract": contract_relative, "cases": cases, "passed": passed,
                 "failed": len(cases) - passed, "diagnostics": []}
+
+    def _served_paths(self, line: str) -> str:
+        """A failure line with its clause-file positions named as the page names files (from the served
+        folder), not from wherever the server was started."""
+        return _CLAUSE_POSITION.sub(lambda m: self.tree.relative(m[1]) + m[2], line)
 
     def case_text(self, title: str, scenario_text: str, expect: dict[str, Any], dash: int) -> list[str]:
         """A case as YAML lines, its `-` at column ``dash`` (as the file's other cases)."""

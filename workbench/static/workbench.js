@@ -92,10 +92,9 @@ function showSub(name) {
 
 // ------------------------------------------------------------------ the editor
 
-const KEYWORDS = new Set(("all and any as calendar contract dated define else enum explain fact false financial fixed " +
-  "for governing home if in include is law list message none not of optional or otherwise party reading record " +
-  "require result scale section source text then true under unless uses when where zone").split(" "));
-const TYPES = new Set("money decimal integer percent date datetime time duration boolean text".split(" "));
+// The grammar's keywords and the engine's types, as /api/workspace reports them (the Pygments lexer's lists).
+let KEYWORDS = new Set();
+let TYPES = new Set();
 const TOKEN = /(#[^\n]*)|("""[\s\S]*?(?:"""|$))|("(?:[^"\\\n]|\\.)*"?)|(\$[0-9][0-9,]*(?:\.[0-9]+)?|[0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]+(?:[.,][0-9]+)*%?)|([A-Za-z_][A-Za-z0-9_]*)/g;
 
 function tokens(text) {
@@ -106,7 +105,11 @@ function tokens(text) {
     else if (match[2]) kind = "tok-text";
     else if (match[3]) kind = "tok-string";
     else if (match[4]) kind = "tok-number";
-    else if (match[5]) kind = KEYWORDS.has(match[5]) ? "tok-keyword" : TYPES.has(match[5]) ? "tok-type" : null;
+    else if (match[5]) {
+      // `text` is a type, but `text """` opens a section's quoted text
+      const opensText = match[5] === "text" && /^\s*"""/.test(text.slice(match.index + 4, match.index + 12));
+      kind = TYPES.has(match[5]) && !opensText ? "tok-type" : KEYWORDS.has(match[5]) ? "tok-keyword" : null;
+    }
     if (kind) out.push({ start: match.index, end: match.index + match[0].length, kind });
   }
   return out;
@@ -143,12 +146,15 @@ function renderHighlight() {
   for (const token of tokens(text)) marks.push([token.start, token.end, token.kind]);
   const decorations = [];
   if (state.check && state.check.text === text) {
+    const sourceMarks = state.check.source ? state.check.source.marks : [];
     for (const d of state.check.diagnostics) {
       if (!d.main || !d.line) continue;
-      const [start, end] = spanRange(text, starts, d);
-      decorations.push([start, end, "diag-error"]);
+      // A misquote's diagnostic covers the whole quote; underline the word that parts from the source.
+      const misquote = sourceMarks.find((m) => !m.verified && m.line === d.line && m.column === d.column);
+      const word = misquote && differingWord(text, spanRange(text, starts, misquote), misquote.differs);
+      decorations.push([...(word || spanRange(text, starts, d)), "diag-error"]);
     }
-    for (const mark of (state.check.source ? state.check.source.marks : [])) {
+    for (const mark of sourceMarks) {
       const [start, end] = spanRange(text, starts, mark);
       decorations.push([start, end, mark.verified ? "quote-verified" : "quote-misquoted"]);
     }
@@ -179,6 +185,18 @@ function renderHighlight() {
     gutter.dataset.errors = errorLines.size ? "1" : "";
   }
   syncScroll();
+}
+
+// Where in a misquote's text (editor offsets) the word it misquotes is: its n-th whitespace-separated occurrence.
+function differingWord(text, [start, end], differs) {
+  if (!differs) return null;
+  const body = text.slice(start, end).replace(/^"""|^"/, (open) => " ".repeat(open.length));
+  let seen = 0;
+  for (const match of body.matchAll(/\S+/g)) {
+    if (match[0] !== differs.quoted && match[0] !== differs.quoted + '"""') continue;
+    if (seen++ === differs.occurrence) return [start + match.index, start + match.index + differs.quoted.length];
+  }
+  return null;
 }
 
 function syncScroll() {
@@ -280,7 +298,7 @@ function renderSource() {
     const marks = segment.marks.map((i) => source.marks[i]);
     const bad = marks.some((m) => !m.verified);
     return el("mark", {
-      class: "quote " + (bad ? "bad" : "ok"), dataset: { marks: segment.marks.join(" ") },
+      class: "quote " + (bad ? "bad" : "ok") + (segment.differs ? " differs" : ""), dataset: { marks: segment.marks.join(" ") },
       title: marks.map((m) => `${citeLabel(m.citation)}: ` + (m.verified ? "verified quote" : m.message)).join("\n"),
       onclick: () => jumpTo(marks[0]),
     }, segment.text);
@@ -289,8 +307,9 @@ function renderSource() {
   sectionsList.replaceChildren(...source.sections.map((section) => {
     const quotes = section.quotes.map((i) => source.marks[i]);
     const bad = quotes.filter((q) => !q.verified).length;
+    const shown = (quotes.find((q) => !q.verified) || quotes[0] || {}).index;  // a misquote is what to look at
     return el("li", { class: bad ? "bad" : "" },
-      el("a", { href: "#", onclick: (event) => { event.preventDefault(); jumpTo({ line: section.line, column: 1 }); showQuote(section.quotes[0]); } },
+      el("a", { href: "#", onclick: (event) => { event.preventDefault(); jumpTo({ line: section.line, column: 1 }); showQuote(shown); } },
         citeLabel(section.citation)),
       " ", section.title || "",
       el("span", { class: "quote-count" }, quotes.length
@@ -601,6 +620,8 @@ function newScenario() {
   state.scenario.pristine = false;
   $("scenario-title").value = "";
   $("scenario-path").textContent = "(new)";
+  $("scenario-save-path").value = "";  // never the last file's name: saving a new scenario names its own file
+  $("scenario-status").textContent = "";
   $("scenario-yaml").value = scenarioYaml();
   for (const button of document.querySelectorAll("#example-list button")) button.classList.remove("active");
   renderScenarioProblems([]);
@@ -686,8 +707,8 @@ async function runEvaluate() {
   renderScenarioProblems([]);
   state.evaluation = reply.data;
   renderResults(reply.data);
-  $("memo-frame").srcdoc = "";
-  setStatus("memo-status", "", "");
+  if (!$("memo-view").hidden) previewMemo();  // the memo on show follows the scenario
+  else $("memo-frame").srcdoc = "";
 }
 
 // Exact quotients can run to 40 digits: shown to 10 decimal places with an ellipsis, whole in the tooltip.
@@ -760,7 +781,10 @@ async function focusFact(name) {
 function citeJump(citation) {
   const sections = state.check && state.check.source ? state.check.source.sections : [];
   const section = sections.find((s) => s.citation === citation);
-  if (section) { jumpTo({ line: section.line, column: 1 }); showQuote(section.quotes[0]); }
+  if (!section) return;
+  const marks = section.quotes.map((i) => state.check.source.marks[i]);
+  jumpTo({ line: section.line, column: 1 });
+  showQuote((marks.find((m) => !m.verified) || marks[0] || {}).index);
 }
 
 // The trace of one rule as a tree: its steps, and the rules it read (opened on demand).
@@ -805,10 +829,12 @@ function stepNode(step, depth) {
 
 async function previewMemo() {
   setStatus("memo-status", "rendering…", "");
+  const scenario = currentScenarioText();
   const reply = await api("POST", "/api/memo", {
-    path: state.contract.path, text: $("contract-text").value, scenario: currentScenarioText(),
+    path: state.contract.path, text: $("contract-text").value, scenario,
     scenario_path: state.scenario.path, format: "html", preview: true,
   });
+  if (scenario !== currentScenarioText()) return;  // changed meanwhile: the next preview follows
   if (!reply.ok) { setStatus("memo-status", reply.data.error || "no memo", "bad"); return; }
   $("memo-frame").srcdoc = reply.data.html;
   setStatus("memo-status", "", "");
@@ -845,6 +871,7 @@ async function openTests(path) {
   if (!reply.ok) { setStatus("test-status", reply.data.error, "bad"); return; }
   state.tests = { path, hash: reply.data.hash };
   $("test-text").value = reply.data.text;
+  $("test-text").scrollTop = 0;
   $("test-path").textContent = path;
   $("case-file").value = path;
   $("test-results").replaceChildren();
@@ -964,6 +991,8 @@ async function restoreFromFragment() {
 async function start() {
   const reply = await api("GET", "/api/workspace");
   state.workspace = reply.data;
+  KEYWORDS = new Set(reply.data.syntax.keywords);
+  TYPES = new Set(reply.data.syntax.types);
   $("contract-select").replaceChildren(...reply.data.contracts.map((c) => el("option", { value: c }, c)));
   $("memo-downloads").replaceChildren(...reply.data.memo_formats.map((f) => el("button", {
     type: "button", class: "download", dataset: { format: f }, onclick: () => downloadMemo(f),
