@@ -73,7 +73,17 @@ def _row(name: str, data: dict[str, Any], failed: bool, report: str, fmt: str, p
     if fmt == "jsonl":
         return Row(name, failed, json.dumps(data, ensure_ascii=False), None, errors, report)
     results = data.get("results", {})
-    return Row(name, failed, "", [results.get(n, {}).get("value") for n in program.results], errors, report)
+    cells = [results.get(n, {}).get("value") for n in program.results]
+    if fmt == "table":  # for people, as `clause eval`'s table: a rounded value is marked
+        cells = [_marked(cell, results.get(n, {}).get("rounded", False)) for n, cell in zip(program.results, cells,
+                                                                                            strict=True)]
+    return Row(name, failed, "", cells, errors, report)
+
+
+def _marked(cell: Any, rounded: bool) -> Any:
+    """A table cell of a value without a finite decimal expansion, marked ≈ (a CSV cell
+    keeps the canonical encoding; JSON says "rounded": true)."""
+    return "≈" + cell if rounded and isinstance(cell, str) else cell
 
 
 class _FastRows:
@@ -115,6 +125,8 @@ class _FastRows:
                 cell = cached[index] if constant[index] else None
                 if cell is None:
                     cell = None if isinstance(value, Unknown) else encode(value, self.types[index])
+                    if fmt == "table":
+                        cell = _marked(cell, is_rounded(value))
                     if constant[index]:
                         cached[index] = ("cell", cell)
                 else:

@@ -343,6 +343,42 @@ def _approximation(expected: Any, base: T.Type) -> tuple[Fraction, Fraction] | N
     return Fraction(written) / scale, allowed
 
 
+def approximation_problem(expected: Any, t: T.Type) -> str | None:
+    """What is wrong with an expectation written to a precision (``"≈X"``, ``{approx: X,
+    places: N}``, ``{approx: X, tolerance: T}``), or None when it is well formed or not one."""
+    if T.strip_optional(t) not in (T.MONEY, T.DECIMAL, T.PERCENT, T.INTEGER):
+        return None  # a record may well have a field named `approx`
+    if isinstance(expected, str) and expected.startswith("≈"):
+        if _decimal(expected[1:].strip().removesuffix("%")) is None:
+            return f"{json.dumps(expected, ensure_ascii=False)} is not a number after `≈` (write e.g. \"≈300.571085\")"
+        return None
+    if not (isinstance(expected, dict) and "approx" in expected):
+        return None
+    extra = sorted(str(k) for k in expected if k not in ("approx", "places", "tolerance"))
+    if extra:
+        return (f"has {', '.join(f'`{k}`' for k in extra)} beside `approx`; an approximate expectation takes "
+                "`places: N` or `tolerance: T`")
+    if "places" in expected and "tolerance" in expected:
+        return "states both `places` and `tolerance`; give one"
+    if _decimal(str(expected["approx"]).strip().removesuffix("%")) is None or isinstance(expected["approx"], bool):
+        return f"`approx: {expected['approx']}` is not a number (write it as a string, e.g. approx: \"300.57\")"
+    places = expected.get("places", 0)
+    if isinstance(places, bool) or not isinstance(places, int) or places < 0:
+        return f"`places: {places}` is not a whole number of decimal places (e.g. places: 2)"
+    if "tolerance" in expected:
+        tolerance = _decimal(str(expected["tolerance"]).strip().removesuffix("%"))
+        if tolerance is None or isinstance(expected["tolerance"], bool) or tolerance < 0:
+            return (f"`tolerance: {expected['tolerance']}` is not a distance of zero or more "
+                    "(e.g. tolerance: \"0.005\")")
+    return None
+
+
+def _to_places(value: Fraction, base: T.Type, places: int) -> str:
+    """A value rounded half even to ``places`` decimals, as an expectation writes it."""
+    scaled = value * (100 if base == T.PERCENT else 1) * 10 ** places
+    return f"{Decimal(round(scaled)).scaleb(-places):f}{'%' if base == T.PERCENT else ''}"
+
+
 def _exact_number(value: Any, base: T.Type) -> Fraction | None:
     if isinstance(value, bool) or value is None:
         return None
@@ -391,6 +427,10 @@ def run_case(program: Program, case: Case) -> CaseOutcome:
             problems.append(f"{where}: error: `{name}` is not a result of {program.path}"
                             + (f" ({hint})" if hint else ""))
             continue
+        malformed = approximation_problem(expected, info.type)
+        if malformed is not None:
+            problems.append(f"{where}: error: the expectation for `{name}`: {malformed}")
+            continue
         done = outcome.evaluation.rule(str(name))
         value = done.value
         actual = encode(value, info.type)
@@ -413,6 +453,11 @@ def run_case(program: Program, case: Case) -> CaseOutcome:
         source_line = program.sources.line(span.file, span.line)
         if source_line is not None:
             lines.append(f"      {span.line} | {source_line.strip()}")
+        base = T.strip_optional(info.type)
+        if done.error is None and isinstance(value, Fraction) and _approximation(expected, base) is None:
+            lines.append(f"    help: the exact value has no finite decimal expansion; expect it to a precision, "
+                         f"e.g. \"≈{_to_places(value, base, 6)}\" or {{approx: \"{_to_places(value, base, 2)}\", "
+                         "places: 2} (docs/scenarios.md)")
         problems.extend(lines)
     return CaseOutcome(not problems, problems)
 

@@ -52,7 +52,7 @@ from engine.calendars import calendar as make_calendar
 from engine.check import PLACEHOLDER, Program
 from engine.errors import ClauseError, Diagnostic, Span
 from engine.evaluate import Evaluation, EvaluationError, Step
-from engine.values import Unknown
+from engine.values import Unknown, is_rounded
 from render import format as fmt
 from render import timeline as history
 from render.document import (
@@ -783,6 +783,8 @@ class _Builder:
             section.blocks.append(Paragraph(P("Not reviewed or not encoded, and not reflected in this memo: ",
                                               join_phrases([P(house_style(t)) for t in not_encoded], "; ", "; and "),
                                               ".")))
+        if _shows_inexact(self.outcome.evaluation):
+            section.blocks.append(Paragraph(P(PRECISION)))
         section.blocks.append(Paragraph(P("The facts and representations stated above were taken as given and were "
                                           "not tested.")))
         return section
@@ -1058,6 +1060,30 @@ def _mentions(program: Program, facts: dict[str, object], name: str) -> set[str]
             continue
         return {m[1] for m in PLACEHOLDER.finditer(explain.text) if m[1] in program.rules}
     return set()
+
+
+# The stated precision of figures without a finite decimal expansion (render/format.py
+# cuts them with an ellipsis, or marks them ≈), said once in any memo that shows one.
+PRECISION = ("Precision: a figure ending in “…” is cut short, to ten decimal places (six for an amount of "
+             "money), because its exact value has more digits or none that end, as 1 ÷ 3 = 0.3333333333…; a "
+             "figure marked “≈” is rounded for display. Every computation and every rounding used the exact value.")
+
+
+def _shows_inexact(evaluation: Evaluation) -> bool:
+    """Whether any value computed (a rule's, or one step of its computation) has no
+    finite decimal expansion."""
+    steps: list[Step] = []
+    for trace in evaluation.traces.values():
+        if is_rounded(trace.value):
+            return True
+        if trace.step is not None:
+            steps.append(trace.step)
+    while steps:
+        step = steps.pop()
+        if is_rounded(step.value):
+            return True
+        steps.extend(step.children)
+    return False
 
 
 def _relied(outcome: Outcome, name: str) -> list[str]:

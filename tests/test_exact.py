@@ -87,6 +87,17 @@ def test_the_text_table_marks_a_rounded_value(tmp_path: Path) -> None:
     assert "≈1.333333333333333333333333333" in run.out
     data = json.loads(clause("eval", str(HERE / "nvca_conversion.clause"), str(scenario), "--format", "json").out)
     assert data["results"]["conversion_rate"]["rounded"] is True
+    # `clause run`'s table marks it too (a scenario file, and a CSV row: $1.00 / $0.70 = 10/7); CSV keeps the encoding
+    table = tmp_path / "rows.csv"
+    table.write_text("scenario,preferred_shares,conversion_price,fair_market_value\nseventy,2,0.70,0.70\n",
+                     encoding="utf-8")
+    for source in (scenario, table):
+        run = clause("run", str(HERE / "nvca_conversion.clause"), str(source))
+        assert run.code == 0, run.err
+        assert ("≈1.333333333333333333333333333" if source == scenario else "≈1.428571428571428571428571429") in run.out
+    run = clause("run", str(HERE / "nvca_conversion.clause"), str(table), "--format", "csv")
+    # 2 x 10/7 = 2.857142...: 2 shares, and 0.857142... x $0.70 = $0.60 exactly
+    assert "seventy,1.428571428571428571428571429,2,0.60," in run.out and "≈" not in run.out
 
 
 def test_terminating_arithmetic_stays_decimal() -> None:
@@ -377,3 +388,85 @@ def test_every_subcommand_describes_its_positionals() -> None:
         for action in sub._actions:
             if not action.option_strings:  # a positional
                 assert action.help, f"`clause {name} --help` does not describe {action.metavar or action.dest}"
+
+
+EXPECTATIONS_CLAUSE = """
+contract "Expectations (test)"
+  dated 2024-01-01
+  party "Example Co." as "Corporation"
+  governing law "Delaware"
+  home zone "America/New_York"
+
+fact redemption_price: optional money "the redemption price, or none if no redemption"
+fact conversion_price: money "the Conversion Price"
+
+section "1" "Results"
+  result redemption: optional money "the redemption price" = redemption_price
+  result conversion_rate: decimal "shares per $1,000" = $1,000 / conversion_price
+"""
+
+
+def _case(title: str, facts: dict[str, Any], expect: dict[str, Any]) -> dict[str, Any]:
+    return {"title": title, "facts": facts, "expect": expect}
+
+
+def test_clause_test_tells_none_from_undetermined_and_takes_the_eval_tables_rounded_value(tmp_path: Path) -> None:
+    contract = tmp_path / "expectations.clause"
+    contract.write_text(EXPECTATIONS_CLAUSE, encoding="utf-8")
+    scenario = tmp_path / "s.json"
+    scenario.write_text(json.dumps({"facts": {"conversion_price": "3.327"}}), encoding="utf-8")
+    # 1000 / 3.327 = 300.571085061617072437631499849714457...: as `clause eval` writes it, in its table and JSON
+    table = clause("eval", str(contract), str(scenario)).out
+    shown = next(line.split()[1] for line in table.splitlines() if line.startswith("conversion_rate"))
+    assert shown == "≈300.5710850616170724376314998"
+    encoded = json.loads(clause("eval", str(contract), str(scenario), "--format", "json").out)
+    assert encoded["results"]["conversion_rate"] == {**encoded["results"]["conversion_rate"],
+                                                     "value": shown[1:], "rounded": True}
+    price = {"conversion_price": "3.327"}
+    cases = [
+        _case("none given", {**price, "redemption_price": None}, {"redemption": "none"}),
+        _case("none is not undetermined", {**price, "redemption_price": None}, {"redemption": "undetermined"}),
+        _case("left out", price, {"redemption": "undetermined"}),
+        _case("undetermined is not none", price, {"redemption": "none"}),
+        _case("null takes either", price, {"redemption": None}),
+        _case("the table's value", price, {"conversion_rate": shown}),
+        _case("the JSON value", price, {"conversion_rate": shown[1:]}),
+        _case("to six places", price, {"conversion_rate": "≈300.571085"}),
+        _case("to two places", price, {"conversion_rate": {"approx": "300.57", "places": 2}}),
+        _case("within a tolerance", price, {"conversion_rate": {"approx": "300.6", "tolerance": "0.03"}}),
+        _case("outside it", price, {"conversion_rate": {"approx": "300.6", "tolerance": "0.02"}}),
+        _case("a short plain decimal", price, {"conversion_rate": "300.57"}),
+        _case("a malformed tolerance", price, {"conversion_rate": {"approx": "300.6", "tolerance": "some"}}),
+    ]
+    tests = tmp_path / "expectations.test.yaml"
+    tests.write_text(json.dumps({"contract": "expectations.clause", "cases": cases}), encoding="utf-8")
+    run = clause("test", str(tests))
+    verdicts = {line.split(": ", 1)[1]: line.split()[0] for line in run.out.splitlines()
+                if line.startswith(("PASS ", "FAIL "))}
+    assert verdicts == {
+        "none given": "PASS", "none is not undetermined": "FAIL", "left out": "PASS",
+        "undetermined is not none": "FAIL", "null takes either": "PASS", "the table's value": "PASS",
+        "the JSON value": "PASS", "to six places": "PASS", "to two places": "PASS", "within a tolerance": "PASS",
+        "outside it": "FAIL", "a short plain decimal": "FAIL", "a malformed tolerance": "FAIL"}
+    assert run.code == 1 and "8 passed, 5 failed" in run.out
+    assert 'help: the exact value has no finite decimal expansion; expect it to a precision, e.g. "≈300.571085"' \
+        in run.out
+    assert "error: the expectation for `conversion_rate`: `tolerance: some` is not a distance" in run.out
+    assert "actual:   null (none)" in run.out and "actual:   null (undetermined: waits for redemption_price)" in run.out
+
+
+def test_a_memo_states_the_precision_of_a_value_that_does_not_terminate(tmp_path: Path) -> None:
+    contract = str(HERE / "nvca_conversion.clause")
+    inexact = tmp_path / "inexact.json"
+    inexact.write_text(json.dumps({"facts": NVCA}), encoding="utf-8")
+    memo = clause("memo", contract, str(inexact))
+    assert memo.code == 0, memo.err
+    # $1.00 / $0.75 = 4/3, shown cut at ten places with the precision said once
+    assert "$1 ÷ $0.75 = 1.3333333333…" in memo.out
+    assert memo.out.count("Precision: a figure ending in “…” is cut short, to ten decimal places") == 1
+    exact = tmp_path / "exact.json"  # $1.00 / $0.50 = 2: nothing to qualify
+    exact.write_text(json.dumps({"facts": {"preferred_shares": 3, "conversion_price": "$0.50",
+                                           "fair_market_value": "$0.50"}}), encoding="utf-8")
+    memo = clause("memo", contract, str(exact))
+    assert memo.code == 0, memo.err
+    assert "$1 ÷ $0.50 = 2" in memo.out and "Precision:" not in memo.out
