@@ -52,7 +52,7 @@ from engine.calendars import calendar as make_calendar
 from engine.check import PLACEHOLDER, Program
 from engine.errors import ClauseError, Diagnostic, Span
 from engine.evaluate import Evaluation, EvaluationError, Step
-from engine.values import Unknown, is_rounded
+from engine.values import Unknown
 from render import format as fmt
 from render import timeline as history
 from render.document import (
@@ -366,6 +366,10 @@ class _Builder:
             self.appendix_reasoning(questions, others),
         ]
         sections.append(self.appendix_clauses([s for s in sections if s is not None]))
+        if _shows_cut_figure(s for s in sections if s is not None):  # said once, before the last qualification
+            qualifications = sections[4]
+            assert qualifications is not None
+            qualifications.blocks.insert(len(qualifications.blocks) - 1, Paragraph(P(PRECISION)))
         heading, re_line = self.heading(questions)
         memo = self.scenario.memo if self.scenario is not None else {}
         legend = self.options.legend or memo.get("legend")
@@ -783,8 +787,6 @@ class _Builder:
             section.blocks.append(Paragraph(P("Not reviewed or not encoded, and not reflected in this memo: ",
                                               join_phrases([P(house_style(t)) for t in not_encoded], "; ", "; and "),
                                               ".")))
-        if _shows_inexact(self.outcome.evaluation):
-            section.blocks.append(Paragraph(P(PRECISION)))
         section.blocks.append(Paragraph(P("The facts and representations stated above were taken as given and were "
                                           "not tested.")))
         return section
@@ -1069,21 +1071,35 @@ PRECISION = ("Precision: a figure ending in “…” is cut short, to ten decim
              "figure marked “≈” is rounded for display. Every computation and every rounding used the exact value.")
 
 
-def _shows_inexact(evaluation: Evaluation) -> bool:
-    """Whether any value computed (a rule's, or one step of its computation) has no
-    finite decimal expansion."""
-    steps: list[Step] = []
-    for trace in evaluation.traces.values():
-        if is_rounded(trace.value):
-            return True
-        if trace.step is not None:
-            steps.append(trace.step)
-    while steps:
-        step = steps.pop()
-        if is_rounded(step.value):
-            return True
-        steps.extend(step.children)
-    return False
+_CUT_FIGURE = re.compile(r"\d…|≈\$?-?\d")
+
+
+def _phrases(block: Block | Section) -> Iterable[Phrase]:
+    """Every phrase of the memo's own words in a block (not the document's quoted words)."""
+    if isinstance(block, Section):
+        for inner in block.blocks:
+            yield from _phrases(inner)
+    elif isinstance(block, Paragraph):
+        yield block.text
+    elif isinstance(block, Bullets):
+        yield from block.items
+    elif isinstance(block, Table):
+        for row in block.rows:
+            yield from row
+    elif isinstance(block, Tree):
+        yield block.title
+        points = [block.point]
+        while points:
+            point = points.pop()
+            yield point.text
+            points.extend(point.children)
+            if point.detail is not None:
+                points.append(point.detail)
+
+
+def _shows_cut_figure(sections: Iterable[Section]) -> bool:
+    """Whether the memo shows a figure cut short with "…" or marked "≈"."""
+    return any(_CUT_FIGURE.search(phrase.plain) for section in sections for phrase in _phrases(section))
 
 
 def _relied(outcome: Outcome, name: str) -> list[str]:
