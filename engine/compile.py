@@ -463,7 +463,10 @@ class _Generator:
 
     # ------------------------------------------------------------ program
     def generate(self) -> str:
-        outputs = [self.rule(name) for name in self.results]
+        try:
+            outputs = [self.rule(name) for name in self.results]
+        except RecursionError:  # rules read through a chain longer than Python's stack: the reference's
+            raise Unsupported("rules nested too deeply to compile") from None
         self.constant = tuple(r.val.is_const and r.readings_var is None for r in outputs)
         facts = [f"    {var} = F[{name!r}]" for name, var in self.fact_vars.items()]
         values = ", ".join(self.expr(r.val) for r in outputs)
@@ -1265,11 +1268,18 @@ def compile_shape(program: Program, given: frozenset[str], results: Sequence[str
     wanted = tuple(program.results if results is None else results)
     generator = _Generator(program, given, wanted)
     source = generator.generate()
-    code = compile(source, "<clause>", "exec")
+    code = _code(source, "<clause>")
     namespace = generator.globals
     exec(code, namespace)
     run = namespace["_run"]
     return CompiledShape(given, wanted, source, run, generator.constant, tuple(generator.positions))
+
+
+def _code(source: str, name: str) -> Any:
+    try:
+        return compile(source, name, "exec")
+    except (RecursionError, SyntaxError, MemoryError):  # nested past what CPython compiles
+        raise Unsupported("an expression nested too deeply to compile") from None
 
 
 _UNSUPPORTED = "_compiled_unsupported"
@@ -1361,7 +1371,7 @@ def compile_traced_shape(program: Program, given: frozenset[str],
     wanted = tuple(program.results if results is None else results)
     generator = _Generator(program, given, wanted, trace=True)
     source = generator.generate()
-    code = compile(source, "<clause traced>", "exec")
+    code = _code(source, "<clause traced>")
     namespace = generator.globals
     exec(code, namespace)
     return TracedShape(given, wanted, source, namespace["_run"], generator.plan, tuple(generator.positions))

@@ -10,14 +10,16 @@ A recursive function (one that calls itself, directly or through others:
 ``Program.recursive``) is memoised per rule and argument values, so a call
 repeated with the same arguments is computed once, and bounded: a chain of
 more than ``MAX_CALL_DEPTH`` recursive calls is an evaluation error at the
-call. Deep chains run on fresh threads, ``_FRESH_STACK_EVERY`` calls each, so
-Python's own recursion limit is never reached. Only the outermost call of a
+call. A call (or a rule read by another) made when the Python stack is already
+``_FRESH_STACK_AT`` frames deep runs on a fresh thread, so neither a deep chain
+nor a deeply nested body between two calls reaches Python's own recursion limit. Only the outermost call of a
 recursion is traced step by step; the calls inside it appear by their values.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,9 +36,10 @@ from engine.errors import Span
 from engine.periods import Period, period_arith
 from engine.values import Member, Unknown, arith, first_unknowns, unknown
 
-# How deep a chain of recursive calls may go, and how many calls run on one thread.
+# How deep a chain of recursive calls may go, and how many Python frames one thread
+# may hold before a call moves to a fresh one (Python's limit is 1,000 a thread).
 MAX_CALL_DEPTH = 5000
-_FRESH_STACK_EVERY = 16
+_FRESH_STACK_AT = 300
 
 
 class EvaluationError(Exception):
@@ -128,7 +131,12 @@ class Evaluation:
         error: EvaluationError | None = None
         value: object = None
         try:
-            value = self._solve(info, frame) if info.decl.circular else self.ev(info.decl.expr, {})
+            if info.decl.circular:
+                value = self._solve(info, frame)
+            elif self.frames[:-1] and _stack_is_deep():  # a rule read deep inside another's evaluation
+                value = _on_fresh_stack(lambda: self.ev(info.decl.expr, {}))
+            else:
+                value = self.ev(info.decl.expr, {})
         except EvaluationError as problem:
             error = problem if problem.rule else EvaluationError(problem.message, problem.span, name)
         except RecursionError:  # an expression nested past Python's limit (recursion itself is bounded above)
@@ -404,7 +412,7 @@ class Evaluation:
         if self.call_depth > 1:
             self.tracing = False
         try:
-            if self.call_depth % _FRESH_STACK_EVERY == 0:
+            if _stack_is_deep():
                 value = _on_fresh_stack(lambda: self.ev(body, scope))
             else:
                 value = self.ev(body, scope)
@@ -671,6 +679,16 @@ def _hashable(value: object) -> object:
     if isinstance(value, tuple):
         return tuple(_hashable(v) for v in value)
     return value
+
+
+def _stack_is_deep() -> bool:
+    """Whether this thread's Python stack holds ``_FRESH_STACK_AT`` frames or more
+    (a walk of that many frames in C: about a microsecond)."""
+    try:
+        sys._getframe(_FRESH_STACK_AT)
+    except ValueError:
+        return False
+    return True
 
 
 def _on_fresh_stack(compute: Callable[[], object]) -> object:

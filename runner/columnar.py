@@ -120,7 +120,7 @@ class ColumnarShape:
         for name in self.results:
             try:
                 self.evaluate({f: _zero_column(program, f, 1) for f in given}, 1, (name,))
-            except Unsupported:
+            except (Unsupported, RecursionError):  # a chain of rules deeper than Python's stack: row by row
                 self.unsupported.add(name)
             except (ArithmeticError, ValueError, TypeError, KeyError):
                 pass  # a failure of the zero row, not of the construct

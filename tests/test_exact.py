@@ -470,3 +470,38 @@ def test_a_memo_states_the_precision_of_a_value_that_does_not_terminate(tmp_path
     memo = clause("memo", contract, str(exact))
     assert memo.code == 0, memo.err
     assert "$1 ÷ $0.50 = 2" in memo.out and "Precision:" not in memo.out
+
+
+def _deep_clause(definitions: list[str], result: str) -> str:
+    return ('contract "Deep (test)"\n  dated 2024-01-01\n  party "Example Co." as "Corporation"\n'
+            '  governing law "Delaware"\n  home zone "America/New_York"\n\nfact depth: integer "how deep"\n\n'
+            + "\n".join(definitions) + f'\n\nsection "1" "Deep"\n  result deep: integer "the answer" = {result}\n')
+
+
+def test_a_recursive_body_nested_deep_gets_its_answer_at_depth_1000(tmp_path: Path) -> None:
+    # f(n) = (1 + (1 + ... f(n - 1) ... - 1) - 1) + 1, forty parentheses deep, is f(n - 1) + 1: f(n) = n
+    body = "f(n - 1)"
+    for _ in range(40):
+        body = f"(1 + {body} - 1)"
+    path = tmp_path / "deep.clause"
+    path.write_text(_deep_clause([f"define f(n: integer): integer = if n <= 0 then 0 else {body} + 1"], "f(depth)"),
+                    encoding="utf-8")
+    program = load_contract(path)
+    for depth in (10, 1000):
+        for values in _both(program, {"depth": depth}, ("deep",)):
+            assert values == {"deep": depth}
+
+
+def test_a_chain_of_600_defines_is_computed_by_every_path(tmp_path: Path) -> None:
+    # d0 = depth, d(i) = d(i - 1) + 1: d599 = depth + 599
+    chain = ["define d0: integer = depth", *(f"define d{i}: integer = d{i - 1} + 1" for i in range(1, 600))]
+    path = tmp_path / "chain.clause"
+    path.write_text(_deep_clause(chain, "d599"), encoding="utf-8")
+    program = load_contract(path)
+    for values in _both(program, {"depth": 10}, ("deep",)):
+        assert values == {"deep": 609}
+    table = tmp_path / "depths.csv"
+    table.write_text("depth\n1\n2\n", encoding="utf-8")
+    run = clause("run", str(path), str(table), "--format", "jsonl")
+    assert run.code == 0, run.err
+    assert [row["results"]["deep"]["value"] for row in map(json.loads, run.out.splitlines())] == [600, 601]
