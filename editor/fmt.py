@@ -7,6 +7,7 @@ its comments. It only ever changes whitespace between tokens:
 
 - every statement starts on a line of its own: declarations, sections, the
   header and includes at column 0; quotes and declarations of a section at 2;
+  a defined term's `term` at 2, its quotes and declarations at 4;
   header fields, `require` and `explain` two columns in from their statement;
 - continuation lines keep their hand-made layout, moved with their statement,
   and always stand at least two columns in from it;
@@ -109,7 +110,7 @@ def _statement_starts(file: ast.ClauseFile, tokens: list[Token]) -> dict[int, in
         index = by_position.get((span.line, span.column))
         if index is None:
             return
-        keyword = _KEYWORD.get(type(node))
+        keyword = "term" if isinstance(node, ast.Section) and node.term else _KEYWORD.get(type(node))
         if keyword is not None and tokens[index].value != keyword:
             before = [j for j in range(index, -1, -1) if tokens[j].value == keyword and tokens[j].type != "STRING"]
             index = before[0] if before else index
@@ -121,10 +122,12 @@ def _statement_starts(file: ast.ClauseFile, tokens: list[Token]) -> dict[int, in
     if file.header is not None:
         mark(file.header, 0)
     for node in _nodes(file):
-        mark(node, 0)
+        # a defined term's entry stands inside its definitions section, its text and rules inside it
+        outer = INDENT if isinstance(node, ast.Section) and node.term else 0
+        mark(node, outer)
         if isinstance(node, ast.Section):
             for inner in _nodes(node):
-                mark(inner, INDENT)
+                mark(inner, outer + INDENT)
     _mark_header_fields(file, tokens, starts)
     return starts
 

@@ -8,6 +8,8 @@ they sit under, so every result knows the clause that created it.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -467,6 +469,25 @@ class Section:
     quotes: tuple[Quote, ...]
     declarations: tuple[Declaration, ...]
     span: Span = _span()
+    # An entry of a definitions section (`term "Company Capitalization"`): ``term`` is the defined
+    # term, ``within`` the section's own citation, and ``citation`` cites the term in it.
+    term: str | None = None
+    within: str | None = None
+
+
+# Parts of a document cited by name, without "§": Exhibit A, Schedule I(d), Annex 2, the Preamble,
+# and a defined term ('"Company Capitalization" in § 2').
+NAMED_PARTS = re.compile(r'^(?:"|(?:Exhibit|Schedule|Annex|Appendix|Preamble|Recitals?|Article|Attachment)\b)', re.I)
+
+
+def is_section(citation: str) -> bool:
+    """A numbered section (cited with §), as opposed to a named part such as an Exhibit."""
+    return not NAMED_PARTS.match(citation)
+
+
+def term_citation(term: str, within: str) -> str:
+    """How an entry of a definitions section is cited: '"Company Capitalization" in § 2'."""
+    return f'"{term}" in ' + (f"§ {within}" if is_section(within) else within)
 
 
 @dataclass(frozen=True)

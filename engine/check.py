@@ -105,7 +105,7 @@ class Program:
         "7(a), as amended by Amendment No. 2 § 1"."""
         cites = list(self.cites.get(name, []))
         applied = [cite for effective, cite in self.amendments.get(name, ())
-                   if isinstance(in_force_on, dt.date) and effective <= in_force_on]
+                   if in_force_on is None or (isinstance(in_force_on, dt.date) and effective <= in_force_on)]
         if not applied:
             return cites
         original = self.rules[name].section if name in self.rules else None
@@ -135,8 +135,9 @@ def recursive_functions(functions: dict[str, FunctionInfo]) -> frozenset[str]:
                 stack.extend(calls[callee])
     return frozenset(recursive)
 
-# The fact that says on which day the provisions in force are read, when a contract is amended.
-IN_FORCE = "in_force_on"
+# The scenario's "as of" day: which provisions are in force, when a contract is amended. The same
+# fact as the day a history is read to (Series B's `conversion_price_as_of`), so one day answers both.
+IN_FORCE = "as_of"
 
 
 # `{principal_to_convert}` in an explain sentence: the value of a fact or rule.
@@ -182,7 +183,7 @@ class _Checker:
         self.verify_quotes = True  # off when an alternative is checked: the contract's quotes were
         self.misquoted: set[str] = set()  # sections whose text is not the source's (their pinpoints wait)
         self.amendment_decls: list[ast.Amendment] = []
-        self.amendment_ifs: set[int] = set()  # the `if in_force_on >= ...` each amendment becomes
+        self.amendment_ifs: set[int] = set()  # the `if as_of >= ...` each amendment becomes
         self.amended: dict[str, tuple[tuple[dt.date, str], ...]] = {}
 
     def error(self, message: str, span: Span | None, help: str | None = None) -> None:
@@ -229,7 +230,9 @@ class _Checker:
             for section in file.sections:
                 if file is main_file:
                     if section.citation in self.sections:
-                        self.error(f"section \"{section.citation}\" is declared twice", section.span,
+                        twice = (f"the term \"{section.term}\" is defined twice in section \"{section.within}\""
+                                 if section.term else f"section \"{section.citation}\" is declared twice")
+                        self.error(twice, section.span,
                                    help=f"the first is at {self.sections[section.citation].span}")
                     else:
                         self.sections[section.citation] = section
@@ -242,17 +245,27 @@ class _Checker:
                 self._collect_one(decl, is_main=file is main_file)
 
     def apply_amendments(self) -> None:
-        """Each amended provision becomes the one in force on `in_force_on`: the latest
+        """Each amended provision becomes the one in force on `as_of`: the latest
         amendment effective on or before that day, else the original."""
         if not self.amendment_decls:
             return
         first = self.amendment_decls[0]
-        if IN_FORCE not in self.fact_decls:
+        declared = self.fact_decls.get(IN_FORCE)
+        optional = False
+        if declared is None:
             in_force_fact = ast.FactDecl(IN_FORCE, ast.NamedTypeRef("date", first.span), None,
-                                         "the day on which the provisions in force are read (an amendment "
-                                         "applies from its effective date)", None, first.span)
+                                         "the day the scenario is read as of (an amendment applies from "
+                                         "its effective date)", None, first.span)
             if self.declare(IN_FORCE, "fact", first.span):
                 self.fact_decls[IN_FORCE] = in_force_fact
+        else:
+            declared_type = self.resolve_type(declared.type)
+            optional = declared_type == T.OptionalType(T.DATE)
+            if declared_type != T.DATE and not optional:
+                self.error(f"`{IN_FORCE}` is {declared_type}, but amendments read it as the day the "
+                           "provisions in force are read", declared.span,
+                           help=f"declare `fact {IN_FORCE}: date` (or `optional date`)")
+                return
         by_name: dict[str, list[ast.Amendment]] = {}
         for amendment in self.amendment_decls:
             by_name.setdefault(amendment.name, []).append(amendment)
@@ -277,8 +290,12 @@ class _Checker:
                 continue
             expr = original
             for a in amendments:
-                in_force = ast.Compare(">=", ast.Name(IN_FORCE, a.span),
-                                       ast.Literal("date", a.effective, str(a.effective), a.span), a.span, a.span)
+                in_force: ast.Expr = ast.Compare(
+                    ">=", ast.Name(IN_FORCE, a.span), ast.Literal("date", a.effective, str(a.effective), a.span),
+                    a.span, a.span)
+                if optional:  # no day asked about (none): the provisions as last amended
+                    in_force = ast.Binary("or", ast.IsNone(ast.Name(IN_FORCE, a.span), False, a.span), in_force,
+                                          a.span, a.span)
                 expr = ast.If(in_force, a.expr, expr, a.span)
                 self.amendment_ifs.add(id(expr))
             cites = tuple((a.effective, f"{a.document} § {a.section}" if a.section else str(a.document))

@@ -285,6 +285,8 @@ class _ToAst(Transformer[Token, Any]):
                 includes.append(child)
             elif isinstance(child, ast.Section):
                 sections.append(child)
+            elif isinstance(child, tuple):  # a section with defined terms, each cited as its own part
+                sections.extend(child)
             else:
                 declarations.append(child)
         return ast.ClauseFile(self.path, header, tuple(includes), tuple(declarations), tuple(sections))
@@ -464,16 +466,32 @@ class _ToAst(Transformer[Token, Any]):
         return ast.Param(str(c[0]), c[1], self._span(meta))
 
     # sections ------------------------------------------------------------
-    def section(self, meta: Any, c: list[Any]) -> ast.Section:
+    def section(self, meta: Any, c: list[Any]) -> ast.Section | tuple[ast.Section, ...]:
         citation = _unquote(c[0])
         rest = c[1:]
         title = None
         if rest and isinstance(rest[0], Token):
             title = _unquote(rest[0])
             rest = rest[1:]
+        terms = [x for x in rest if isinstance(x, _Term)]
+        rest = [x for x in rest if not isinstance(x, _Term)]
         quotes = tuple(x for x in rest if isinstance(x, ast.Quote))
         declarations = tuple(_in_section(x, citation) for x in rest if not isinstance(x, ast.Quote))
-        return ast.Section(citation, title, quotes, declarations, self._span(meta))
+        section = ast.Section(citation, title, quotes, declarations, self._span(meta))
+        if not terms:
+            return section
+        entries = []
+        for term in terms:
+            cited = ast.term_citation(term.name, citation)
+            entries.append(ast.Section(cited, term.name, term.quotes,
+                                       tuple(_in_section(x, cited) for x in term.declarations),
+                                       term.span, term=term.name, within=citation))
+        return (section, *entries)
+
+    def term(self, meta: Any, c: list[Any]) -> _Term:
+        rest = c[1:]
+        return _Term(_unquote(c[0]), tuple(x for x in rest if isinstance(x, ast.Quote)),
+                     tuple(x for x in rest if not isinstance(x, ast.Quote)), self._span(meta))
 
     def quote(self, meta: Any, c: list[Any]) -> ast.Quote:
         return ast.Quote(_normalise_block(_unquote(c[0])), self._tok_span(c[0]))
@@ -672,6 +690,16 @@ def _normalise_block(text: str) -> str:
     """Strip the indentation of a quoted block, keep its words and line breaks."""
     lines = text.strip("\n").split("\n")
     return "\n".join(line.strip() for line in lines).strip()
+
+
+@dataclass(frozen=True)
+class _Term:
+    """A `term` block while its section is built."""
+
+    name: str
+    quotes: tuple[ast.Quote, ...]
+    declarations: tuple[Any, ...]
+    span: Span
 
 
 def _in_section(declaration: Any, citation: str) -> Any:

@@ -867,7 +867,7 @@ class _Builder:
         chosen = sorted({c for c in cited if c in self.program.sections}, key=order.index)
         for citation in chosen:
             source = self.program.sections[citation]
-            title = f" — {source.title}" if source.title else ""
+            title = f" — {source.title}" if source.title and not source.term else ""  # a term cites itself
             part = Section(f"{citation_list([citation]).plain}{title}", anchor(citation))
             for quoted in source.quotes:
                 part.blocks.append(Quote(" ".join(quoted.text.split()), P(), ""))

@@ -84,13 +84,7 @@ def anchor(citation: str) -> str:
     return f"clause-{slug or 'section'}"
 
 
-# Parts of a document cited by name, without "§": Exhibit A, Schedule I(d), Annex 2, the Preamble.
-_NAMED_PARTS = re.compile(r"^(Exhibit|Schedule|Annex|Appendix|Preamble|Recitals?|Article|Attachment)\b", re.I)
-
-
-def is_section(citation: str) -> bool:
-    """A numbered section (cited with §), as opposed to a named part such as an Exhibit."""
-    return not _NAMED_PARTS.match(citation)
+is_section = ast.is_section  # a numbered section (cited with §), not a named part or a defined term
 
 
 def citation_text(citation: str) -> str:

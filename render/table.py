@@ -5,8 +5,16 @@ from __future__ import annotations
 import shutil
 import textwrap
 
+from engine import ast
 from engine.api import Outcome
 from render.format import human
+
+
+def _cites(cites: list[str]) -> str:
+    """§ 1.2(a), 7(b); a defined term or an exhibit without the §: "Company Capitalization" in § 2."""
+    if all(ast.is_section(c) for c in cites):
+        return "§ " + ", ".join(cites) if cites else ""
+    return ", ".join(f"§ {c}" if ast.is_section(c) else c for c in cites)
 
 
 def results_table(outcome: Outcome, width: int | None = None) -> str:
@@ -22,7 +30,7 @@ def results_table(outcome: Outcome, width: int | None = None) -> str:
         else:
             value = human(result.value, result.type)
             note = ""
-        rows.append((name, value, "§ " + ", ".join(result.cites) if result.cites else "", note))
+        rows.append((name, value, _cites(result.cites), note))
     headers = ("result", "value", "cites", "")
     name_w = max(len(headers[0]), *(len(r[0]) for r in rows)) if rows else 6
     value_w = min(max(len(headers[1]), *(len(r[1]) for r in rows)) if rows else 5, 44)

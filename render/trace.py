@@ -6,7 +6,7 @@ from typing import Any
 
 from engine import types as T
 from engine.api import Outcome
-from engine.check import Program
+from engine.check import IN_FORCE, Program
 from engine.evaluate import Step
 from engine.values import Unknown, encode
 from render import format as fmt
@@ -54,6 +54,8 @@ def trace_json(outcome: Outcome) -> dict[str, Any]:
             timeline = _timeline(outcome, name)
             if timeline:  # a history: each event in words, each Section 6(b)(3)/(4) replay said as the memo says it
                 rules[name]["timeline"] = timeline
+        if name in program.amendments:  # the provision in force on the scenario's as_of day
+            rules[name]["cites"] = program.cites_in_force(name, outcome.evaluation.fact(IN_FORCE))
         if trace.solution is not None:  # a circular rule: its definition at 1, 2, 3, and the one solution
             rules[name]["solved"] = {
                 "at": [{"taken_as": encode(x, info.type), "gives": encode(v, info.type)}

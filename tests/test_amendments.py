@@ -1,5 +1,5 @@
 """Amendments (issue #8, item 4): a clause file supersedes a provision of the contract it
-includes from an effective date; evaluation uses the provision in force on `in_force_on`,
+includes from an effective date; evaluation uses the provision in force on `as_of`,
 and results cite "§ 2, as amended by Side Letter No. 1 § 1"."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from engine.check import Program
 from engine.compile import evaluate_values
 from engine.errors import ClauseError
 from render.memo import memo_for
+from render.trace import trace_json
 
 BASE = '''
 contract "Simple Agreement"
@@ -56,9 +57,9 @@ def amended(tmp_path_factory: pytest.TempPathFactory) -> Program:
     ("2024-12-31", Decimal(8_000_000), Decimal("0.05"), "2, as amended by Side Letter No. 1 § 1"),
     ("2025-01-01", Decimal(10_000_000), Decimal("0.04"), "2, as amended by Amendment No. 2 § 1"),
 ])
-def test_the_provision_in_force_on_the_day_applies(amended: Program, day: str, cap: Decimal,
+def test_the_provision_as_of_the_day_applies(amended: Program, day: str, cap: Decimal,
                                                    ownership: Decimal | None, cite: str) -> None:
-    facts = {"purchase_amount": "400000", "in_force_on": day}
+    facts = {"purchase_amount": "400000", "as_of": day}
     for trace in (False, True):
         outcome = evaluate(amended, facts, trace=trace)
         assert outcome.results["valuation_cap"].value == cap
@@ -75,23 +76,26 @@ def test_a_fact_default_can_be_amended(tmp_path: Path) -> None:
     amended = load_contract(tmp_path / "letter.clause")
     # 100% − 20% = 80% before June 1, 2024; 100% − 25% = 75% from then on.
     # (A default that depends on a fact is the reference evaluator's: the compiled path falls back.)
-    before = evaluate(amended, {"purchase_amount": 1, "in_force_on": "2024-05-31"})
-    after = evaluate(amended, {"purchase_amount": 1, "in_force_on": "2024-06-01"})
+    before = evaluate(amended, {"purchase_amount": 1, "as_of": "2024-05-31"})
+    after = evaluate(amended, {"purchase_amount": 1, "as_of": "2024-06-01"})
     assert before.results["discount_rate"].value == Decimal("0.80")
     assert after.results["discount_rate"].value == Decimal("0.75")
-    given = evaluate(amended, {"purchase_amount": 1, "in_force_on": "2024-06-01", "discount": "10%"})
+    given = evaluate(amended, {"purchase_amount": 1, "as_of": "2024-06-01", "discount": "10%"})
     assert given.results["discount_rate"].value == Decimal("0.90")  # a stated fact is not a provision
 
 
 def test_without_the_day_the_amended_provisions_are_undetermined(amended: Program) -> None:
     outcome = evaluate(amended, {"purchase_amount": "400000"})
-    assert outcome.results["valuation_cap"].missing == ("in_force_on",)
+    assert outcome.results["valuation_cap"].missing == ("as_of",)
 
 
-def test_the_memo_cites_the_amendment(amended: Program) -> None:
-    outcome = evaluate(amended, {"purchase_amount": "400000", "in_force_on": "2024-04-01"}, trace=True)
+def test_the_memo_and_the_trace_cite_the_amendment(amended: Program) -> None:
+    outcome = evaluate(amended, {"purchase_amount": "400000", "as_of": "2024-04-01"}, trace=True)
     text = memo_for(outcome, "md")
     assert "(§ 2, as amended by Side Letter No. 1 § 1)" in text
+    trace = trace_json(outcome)
+    assert trace["valuation_cap"]["cites"] == ["2, as amended by Side Letter No. 1 § 1"]
+    assert "cites" not in trace["discount_rate"]  # not amended: its section says it all
 
 
 def _errors(tmp_path: Path, text: str) -> str:
@@ -113,6 +117,24 @@ def _errors(tmp_path: Path, text: str) -> str:
      "the amendment gives a percent, but the provision it supersedes gives money"),
     ("amend valuation_cap effective 2024-01-01 = $1\namend valuation_cap effective 2024-01-01 = $2\n",
      "`valuation_cap` is amended twice effective 2024-01-01"),
+    ("fact as_of: datetime\namend valuation_cap effective 2024-01-01 = $1\n",
+     "`as_of` is datetime, but amendments read it as the day the provisions in force are read"),
 ])
 def test_the_checker_explains(tmp_path: Path, text: str, message: str) -> None:
     assert message in _errors(tmp_path, text)
+
+
+def test_a_declared_optional_as_of_none_reads_the_provisions_as_last_amended(tmp_path: Path) -> None:
+    # The same `as_of` a history is read to (Series B's `conversion_price_as_of`): none there means
+    # "after every event", and here "every amendment", the latest one effective 2025-01-01.
+    (tmp_path / "base.clause").write_text(textwrap.dedent(BASE), encoding="utf-8")
+    (tmp_path / "side_letter.clause").write_text(textwrap.dedent(SIDE_LETTER), encoding="utf-8")
+    (tmp_path / "amendment_2.clause").write_text(
+        textwrap.dedent(AMENDMENT_2) + '  fact as_of: optional date "the day asked about"\n', encoding="utf-8")
+    program = load_contract(tmp_path / "amendment_2.clause")
+    latest = evaluate(program, {"purchase_amount": "400000", "as_of": None})
+    assert latest.results["valuation_cap"].value == Decimal(10_000_000)
+    assert latest.results["valuation_cap"].cites == ["2, as amended by Amendment No. 2 § 1"]
+    dated = evaluate(program, {"purchase_amount": "400000", "as_of": "2024-06-30"})
+    assert dated.results["valuation_cap"].value == Decimal(8_000_000)
+    assert evaluate(program, {"purchase_amount": "400000"}).results["valuation_cap"].missing == ("as_of",)
