@@ -9,7 +9,6 @@ they sit under, so every result knows the clause that created it.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass, field
 from typing import Union
 

@@ -188,6 +188,27 @@ def _date(year: int, month: int, day: int) -> dt.date:
         raise BuiltinError(f"date({year}, {month}, {day}) is not a calendar date: {error}") from None
 
 
+def _text(types: Sequence[T.Type], _nodes: Sequence[object]) -> T.Type | str:
+    if problem := _arity(types, 1):
+        return problem
+    if types[0] in (T.ZONE, T.CALENDAR, T.ENUM_TYPE):
+        return f"cannot write {_article(types[0])} as text"
+    return T.TEXT
+
+
+def words(value: object, type_: T.Type) -> str:
+    """``text(x)``: the value in the words a memo writes it in ($1,000.00, 5%, March 15, 2024).
+    The evaluators call this with the argument's checked type (money and decimals are both
+    Decimal at run time), not through ``run``."""
+    from render.format import human  # one place decides how values read; it needs only engine modules
+
+    return human(value, type_)
+
+
+def _text_untyped(value: object) -> str:
+    return words(value, T.ANY)
+
+
 def _add_days(calendar: Calendar, day: dt.date, count: int) -> dt.date:
     return calendar.add_days(day, count)
 
@@ -223,6 +244,7 @@ BUILTINS: dict[str, Builtin] = {
                 _signature(T.DATE, T.DATE, returns=T.INTEGER), lambda a, b: (b - a).days),
         Builtin("abs", "abs(value)", _numeric_same, abs),
         Builtin("count", "count(list), or count(x for x in list where ...)", _count, len),
+        Builtin("text", "text(value)", _text, _text_untyped, skips_none=True),
         Builtin("member_of", "member_of(Scale, text)", _signature(T.ENUM_TYPE, T.TEXT, returns=T.BOOLEAN),
                 lambda enum, text: text in enum.members),
     )

@@ -183,6 +183,8 @@ class _Checker:
         self.verify_quotes = True  # off when an alternative is checked: the contract's quotes were
         self.misquoted: set[str] = set()  # sections whose text is not the source's (their pinpoints wait)
         self.amendment_decls: list[ast.Amendment] = []
+        # Every file's sections, for the pinpoints of an included file's rules.
+        self.file_sections: dict[tuple[str, str], ast.Section] = {}
         self.amendment_ifs: set[int] = set()  # the `if as_of >= ...` each amendment becomes
         self.amended: dict[str, tuple[tuple[dt.date, str], ...]] = {}
 
@@ -228,6 +230,7 @@ class _Checker:
         for file in self.loaded.files:
             declarations: list[ast.Declaration] = list(file.declarations)
             for section in file.sections:
+                self.file_sections[(file.path, section.citation)] = section
                 if file is main_file:
                     if section.citation in self.sections:
                         twice = (f"the term \"{section.term}\" is defined twice in section \"{section.within}\""
@@ -527,7 +530,7 @@ class _Checker:
         """A rule's `quote "..."` must be words of its own section's text."""
         if decl.pinpoint is None or not self.verify_quotes or decl.section in self.misquoted:
             return
-        section = self.sections.get(decl.section or "")
+        section = self.file_sections.get((decl.span.file, decl.section or ""))
         if section is None:
             self.error("`quote` points at the words of the rule's section; this rule is in no section",
                        decl.pinpoint_span, help="move the rule into the section whose text it quotes")

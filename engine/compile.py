@@ -41,6 +41,7 @@ does, taking each decision on the recorded values, and computes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -52,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import ast
 from engine import types as T
-from engine.builtins import BUILTINS
+from engine.builtins import BUILTINS, words
 from engine.calendars import calendar
 from engine.check import Program
 from engine.evaluate import (
@@ -988,6 +989,11 @@ class _Generator:
             finally:
                 self.depth -= 1
                 self.tctx = tctx
+        if e.function == "text":  # formatted by the argument's checked type
+            formatter = functools.partial(words, type_=self._type(e.args[0]))
+            if args[0].is_const:
+                return self.fold(lambda: formatter(args[0].const))
+            return _Val(f"{self.k(formatter)}({self.expr(args[0])})")
         builtin = BUILTINS[e.function]
         if all(a.is_const for a in args):
             values = [a.const for a in args]

@@ -29,7 +29,7 @@ from typing import Any
 
 from engine import ast
 from engine import types as T
-from engine.builtins import BUILTINS, BuiltinError
+from engine.builtins import BUILTINS, BuiltinError, words
 from engine.calendars import Calendar, calendar
 from engine.check import Program, RuleInfo
 from engine.errors import Span
@@ -382,6 +382,8 @@ class Evaluation:
             if e.function in program.recursive:
                 return self._recursive_call(e, scope, args, frame)
             return self.ev(info.decl.expr, scope)
+        if e.function == "text":
+            return words(args[0], self.program.node_types.get(id(e.args[0]), T.ANY))
         builtin = BUILTINS[e.function]
         if not builtin.skips_none and any(a is None for a in args):
             raise EvaluationError(f"{e.function}() was given none", e.span)

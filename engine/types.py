@@ -144,6 +144,11 @@ def arithmetic(op: str, left: Type, right: Type) -> Type | str:
         if left in (DECIMAL, PERCENT):
             return DECIMAL
         return f"cannot raise {_a(left)} to a power"
+    if op == "+" and left == right == TEXT:
+        return TEXT  # "Conversion Price: " + text(price): the texts one after the other
+    if op == "+" and TEXT in pair and not is_error(left, right):
+        other = right if left == TEXT else left
+        return f"cannot add {_a(other)} to a text: write text(...) around it to join its words"
     if op in "+-":
         if left == right and left in (INTEGER, DECIMAL, MONEY, PERCENT, DURATION, PERIOD):
             return left

@@ -3,7 +3,6 @@ defined term ('"Company Capitalization" in § 2'), in results, traces, the text 
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
