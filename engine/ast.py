@@ -125,6 +125,8 @@ class If:
     then: Expr
     otherwise: Expr
     span: Span = _span()
+    # Set by the checker on the `if as_of >= DATE` an amendment becomes: (DATE, "Side Letter No. 1 § 1").
+    amendment: tuple[object, str] | None = None
 
 
 @dataclass(frozen=True)

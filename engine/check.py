@@ -185,7 +185,6 @@ class _Checker:
         self.amendment_decls: list[ast.Amendment] = []
         # Every file's sections, for the pinpoints of an included file's rules.
         self.file_sections: dict[tuple[str, str], ast.Section] = {}
-        self.amendment_ifs: set[int] = set()  # the `if as_of >= ...` each amendment becomes
         self.amended: dict[str, tuple[tuple[dt.date, str], ...]] = {}
 
     def error(self, message: str, span: Span | None, help: str | None = None) -> None:
@@ -299,8 +298,8 @@ class _Checker:
                 if optional:  # no day asked about (none): the provisions as last amended
                     in_force = ast.Binary("or", ast.IsNone(ast.Name(IN_FORCE, a.span), False, a.span), in_force,
                                           a.span, a.span)
-                expr = ast.If(in_force, a.expr, expr, a.span)
-                self.amendment_ifs.add(id(expr))
+                amending = f"{a.document} § {a.section}" if a.section else str(a.document)
+                expr = ast.If(in_force, a.expr, expr, a.span, amendment=(a.effective, amending))
             cites = tuple((a.effective, f"{a.document} § {a.section}" if a.section else str(a.document))
                           for a in amendments)
             self.amended[name] = cites  # type: ignore[assignment]
@@ -610,7 +609,7 @@ class _Checker:
                 return _optional(other)
             if other == T.NONE:
                 return _optional(then)
-            if id(e) in self.amendment_ifs:
+            if e.amendment is not None:
                 self.error(f"the amendment gives {_a(then)}, but the provision it supersedes gives {_a(other)}",
                            e.then.span)
                 return other

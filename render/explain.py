@@ -654,6 +654,8 @@ class Explainer:
         assert isinstance(node, ast.If)
         if not step.children:
             return []
+        if node.amendment is not None:
+            return self.amendment_points(step, depth)
         condition = step.children[0]
         chosen = step.children[1] if len(step.children) > 1 else None
         cond_point = self.condition(condition, depth)
@@ -698,6 +700,40 @@ class Explainer:
         if operand.value is None:
             return P(words, self.note_cites(cites), " is not given")
         return P(words, self.note_cites(cites), " is ", self.val(operand.value, self.type_of(node.operand)))
+
+    def amendment_points(self, step: Step, depth: int) -> list[Point]:
+        """An amended provision: whether the amendment is in force on the scenario's as_of day."""
+        assert isinstance(step.node, ast.If) and step.node.amendment is not None
+        effective, amending = step.node.amendment
+        assert isinstance(effective, dt.date)
+        condition = step.children[0]
+        chosen = step.children[1] if len(step.children) > 1 else None
+        as_of = self.outcome.evaluation.fact(IN_FORCE)
+        if isinstance(condition.value, Unknown) or chosen is None:
+            return [Point(P(amending, f" supersedes the provision from {fmt.date(effective)}; without the day "
+                            "the scenario is read as of (as_of), which provision is in force is undetermined"),
+                          "undetermined", "unknown")]
+        if not isinstance(as_of, dt.date):
+            day = "no particular day: the provision as last amended"
+        else:
+            day = f"{fmt.date(as_of)}, the day the scenario is read as of"
+        if condition.value:
+            text = P(amending, f" supersedes the provision from {fmt.date(effective)}, in force on ", day)
+        else:
+            text = P(amending, f" supersedes the provision only from {fmt.date(effective)}, after ", day,
+                     "; the provision as it stood applies")
+        points = [Point(text, None, "info")]
+        shown = self.val(chosen.value, self.type_of(chosen.node))
+        if isinstance(chosen.node, ast.Literal):
+            points.append(Point(P("so the value is ", shown), None, "info", role="branch"))
+        elif isinstance(chosen.node, ast.If) and chosen.node.amendment is not None:
+            points.extend(self.amendment_points(chosen, depth))
+        else:
+            branch = self.statement(chosen, depth)
+            branch.text = P("so ", branch.text)
+            branch.role = "branch"
+            points.append(branch)
+        return points
 
     def claim(self, point: Point, value: object) -> Phrase:
         """What a condition's point says is the case, as a clause: 'the issue is exempt', 'X, $5, is below $6'."""

@@ -43,7 +43,7 @@ import numpy as np
 
 from engine import ast
 from engine import types as T
-from engine.builtins import BUILTINS
+from engine.builtins import BUILTINS, words
 from engine.check import Program
 from engine.compile import constant_rules
 from engine.evaluate import _arith, _member
@@ -497,6 +497,10 @@ class _Run:
                 return self.ev(info.decl.expr, inner)
             finally:
                 self.depth -= 1
+        if e.function == "text":  # written by the argument's checked type (money and decimals are both Decimal)
+            if isinstance(args[0], Col):
+                raise Unsupported("text() over a column")
+            return words(args[0], program.node_types.get(id(e.args[0]), T.ANY))
         builtin = BUILTINS[e.function]
         if not any(isinstance(a, Col) for a in args):
             if not builtin.skips_none and any(v is None for v in args):

@@ -138,3 +138,14 @@ def test_a_declared_optional_as_of_none_reads_the_provisions_as_last_amended(tmp
     dated = evaluate(program, {"purchase_amount": "400000", "as_of": "2024-06-30"})
     assert dated.results["valuation_cap"].value == Decimal(8_000_000)
     assert evaluate(program, {"purchase_amount": "400000"}).results["valuation_cap"].missing == ("as_of",)
+
+
+def test_the_memo_says_which_amendment_is_in_force_and_from_when(amended: Program) -> None:
+    # 2024-06-30: Amendment No. 2 (from 2025-01-01) is not yet in force; the Side Letter (from
+    # 2024-03-15) is, so the cap is $8,000,000.
+    text = memo_for(evaluate(amended, {"purchase_amount": "400000", "as_of": "2024-06-30"}, trace=True), "md")
+    assert ("Amendment No. 2 § 1 supersedes the provision only from January 1, 2025, after June 30, 2024, "
+            "the day the scenario is read as of; the provision as it stood applies") in text
+    assert ("Side Letter No. 1 § 1 supersedes the provision from March 15, 2024, in force on June 30, 2024, "
+            "the day the scenario is read as of") in text
+    assert "so the value is $8,000,000" in text

@@ -136,6 +136,9 @@ def test_the_accreted_value_compounds_and_the_preference_is_not_participating(nv
     # From 2023-09-30 to 2026-10-15 three anniversaries have passed (the third, 2026-09-30, on or
     # before the event): $1.00 × 1.08³ = $1.259712.
     assert values["accreted_value"] == Decimal("1.259712") == Decimal("1.08") ** 3
+    # of which the Accruing Dividends, compounded: 1.259712 − 1 = $0.259712 (simple interest
+    # would give 3 × 8% = $0.24).
+    assert values["accruing_dividends"] == Decimal("0.259712")
     # Anti-dilution: CP2 = $1.00 × (10,000,000 + $1,200,000 / $1.00) / (10,000,000 + 1,500,000)
     # = 112/115 = $0.973913…, to the nearest one-hundredth of a cent: $0.9739.
     assert Fraction(11_200_000, 11_500_000) == Fraction(112, 115)
@@ -157,6 +160,7 @@ def test_a_liquidation_where_converting_pays_more(nvca: Program) -> None:
     values = _values(nvca, facts)
     # One day before the third anniversary: two full years, $1.00 × 1.08² = $1.1664.
     assert values["accreted_value"] == Decimal("1.1664")
+    assert values["accruing_dividends"] == Decimal("0.1664")  # 8% on $1.00, then 8% on $1.08
     # Converted: $1.30 × 10000/9739 = 13000/9739 = $1.33484… > $1.1664, so the holder takes the
     # as-converted amount and does not also take the preference (not participating):
     # 1,000,000 × 13000/9739 = 130,000,000,000/9739 = $1,334,839.3058…, to the cent.

@@ -3,12 +3,14 @@ and `+` joins texts; both evaluators agree."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from engine.api import evaluate, load_contract
+from engine.cli import main
 from engine.compile import evaluate_values
 from engine.errors import ClauseError
 
@@ -72,3 +74,18 @@ def test_the_checker_refuses(tmp_path: Path, expr: str, message: str) -> None:
     with pytest.raises(ClauseError) as error:
         load_contract(path)
     assert message in error.value.render()
+
+
+def test_a_table_run_writes_the_same_text(tmp_path: Path) -> None:
+    # `clause run` over a CSV (the table runner: columns where it can, row by row elsewhere)
+    # writes text(...) by the argument's type too: $1,250.00, not 1,250.
+    contract = tmp_path / "label.clause"
+    contract.write_text('contract "Label"\nfact price: money\nresult cap: text = "cap " + text($1250)\n'
+                        'result notice: text = "price " + text(price)\n', encoding="utf-8")
+    table = tmp_path / "prices.csv"
+    table.write_text("price\n1.25\n2.50\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    assert main(["run", str(contract), str(table), "--format", "jsonl", "-o", str(out)]) == 0
+    lines = [json.loads(line)["results"] for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [(r["cap"]["value"], r["notice"]["value"]) for r in lines] == [
+        ("cap $1,250.00", "price $1.25"), ("cap $1,250.00", "price $2.50")]
