@@ -291,8 +291,8 @@ def _status(value: object, kind: str = "condition") -> tuple[str, str]:
 
 # ---------------------------------------------------------------- the explainer
 
-_ARITH = {"+": "+", "-": "−", "*": "×", "/": "÷"}
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+_ARITH = {"+": "+", "-": "−", "*": "×", "/": "÷", "^": "^"}
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 3}
 _ROUNDING_WORDS = {"half_up": "to the nearest {unit}, halves rounded up", "half_even": "to the nearest {unit}, "
                    "halves rounded to even", "up": "up to the next {unit}", "down": "down to {unit}"}
 _REQUIRE = {"<": "less than", "<=": "at most", ">": "more than", ">=": "at least", "=": "equal to",
@@ -907,7 +907,8 @@ class Explainer:
         if isinstance(node, ast.Binary) and node.op in _ARITH and len(step.children) == 2:
             left = self.legend(step.children[0], entries)
             right = self.legend(step.children[1], entries)
-            if _needs_parens(node.left, node.op, right_side=False):
+            if _needs_parens(node.left, node.op, right_side=False) or \
+                    (node.op == "^" and (left.startswith(("−", "-")) or "^" in left)):  # (−2) ^ 2, (x ^ 2) ^ 3
                 left = f"({left})"
             if _needs_parens(node.right, node.op, right_side=True):
                 right = f"({right})"

@@ -115,3 +115,14 @@ def _errors(tmp_path: Path, text: str) -> str:
 ])
 def test_the_checker_explains(tmp_path: Path, text: str, message: str) -> None:
     assert message in _errors(tmp_path, text)
+
+
+def test_memos_write_powers_with_the_parentheses_they_need(tmp_path: Path) -> None:
+    from render.memo import memo_for
+
+    path = tmp_path / "powers.clause"
+    path.write_text('contract "Powers"\nfact x: integer\nresult a: decimal = (-x) ^ 2 + x ^ -1\n'
+                    "result b: decimal = (x ^ 2) ^ 3\n", encoding="utf-8")
+    text = memo_for(evaluate(load_contract(path), {"x": 2}, trace=True), "md")
+    assert "(−2) ^ 2 + 2 ^ −1 = 4.5" in text  # 4 + 1/2
+    assert "(2 ^ 2) ^ 3 = 64" in text  # 4 cubed, not 2 ^ 8 = 256
