@@ -8,6 +8,8 @@ they are there:
 
 - ``kind`` (an enumeration, shown by its label) and ``name``: the event column;
 - ``section`` (text, a citation such as ``6(b)(1)``): the section applied;
+- any other number (integer or decimal), such as ``shares_deemed_outstanding_before``:
+  a column of its own, after the section;
 - ``grant_date``, ``replay_of`` and ``replay`` (enumerations whose labels are the
   words: "the Options granted", "never been issued"): an event the document
   measures by a counterfactual history (Series B §6(b)(3) and (4)), said as
@@ -165,12 +167,16 @@ def timeline_blocks(timeline: Timeline, show: Show) -> list[Block]:
         f"The {timeline.words} is carried from event to event in the order applied, each event by the section "
         f"that applies to it, from ", value_frag(show(timeline.start, T.MONEY)), " before the first:"))]
     price = timeline.words
+    numbers = [(f, t) for f, t in timeline.fields.items() if T.strip_optional(t) in (T.INTEGER, T.DECIMAL)]
     rows = tuple((P(fmt.date(r["date"])), event_words(timeline, r, show), _section(r),
+                  *(P(show(r[f], t)) for f, t in numbers),
                   P(value_frag(show(r[f"{timeline.field}_before"], T.MONEY))),
                   P(value_frag(show(r[f"{timeline.field}_after"], T.MONEY))))
                  for r in timeline.rows)
-    blocks.append(Table(("Date", "Event", "Section applied", f"{price} before", f"{price} after"), rows,
-                        caption=f"Timeline of the {price}", widths=(2.2, 4.2, 1.6, 1.8, 1.8)))
+    headings = [capital(fmt.field_words(f)) for f, _ in numbers]
+    blocks.append(Table(("Date", "Event", "Section applied", *headings, f"{price} before", f"{price} after"), rows,
+                        caption=f"Timeline of the {price}",
+                        widths=(2.2, 4.2, 1.6, *(2.2 for _ in numbers), 1.8, 1.8)))
     blocks.append(step_chart(timeline, show))
     replays = [s for s in (replay_sentence(timeline, r, show) for r in timeline.rows) if s is not None]
     if replays:

@@ -54,13 +54,19 @@ def _timeline(document: Document) -> Table:
 
 def test_the_timeline_table_gives_date_event_section_and_the_price_before_and_after(document: Document) -> None:
     table = _timeline(document)
-    assert table.columns == ("Date", "Event", "Section applied", "Conversion Price before", "Conversion Price after")
+    assert table.columns == ("Date", "Event", "Section applied", "Shares deemed outstanding before",
+                             "Conversion Price before", "Conversion Price after")
+    # The Number of Common Shares Deemed Outstanding immediately prior: 100,000,000; then
+    # 140,000,000 with the warrants under §6(a)(z) ($2.50 < $3.41); 160,000,000 with the
+    # issue (the warrants' $2.50 still below $3.171); the same after the repricing (deemed
+    # outstanding from the grant, replayed); the expiration sees 320,000,000 after the 2-for-1.
     assert [tuple(cell.plain for cell in row) for row in table.rows] == [
-        ("March 3, 2003", "Grant of Options (March 2003 warrants)", "§ 6(b)(1)", "$3.41", "$3.41"),
-        ("June 10, 2003", "Issue of Common Stock", "§ 6(b)", "$3.41", "$3.171"),
-        ("November 17, 2003", "Change of terms (March 2003 warrants)", "§ 6(b)(3)", "$3.171", "$2.631"),
-        ("May 3, 2004", "Subdivision", "§ 6(c)", "$2.631", "$1.3155"),
-        ("March 3, 2005", "Expiration (March 2003 warrants)", "§ 6(b)(4)", "$1.3155", "$1.546"),
+        ("March 3, 2003", "Grant of Options (March 2003 warrants)", "§ 6(b)(1)", "100,000,000", "$3.41", "$3.41"),
+        ("June 10, 2003", "Issue of Common Stock", "§ 6(b)", "140,000,000", "$3.41", "$3.171"),
+        ("November 17, 2003", "Change of terms (March 2003 warrants)", "§ 6(b)(3)", "160,000,000", "$3.171",
+         "$2.631"),
+        ("May 3, 2004", "Subdivision", "§ 6(c)", "160,000,000", "$2.631", "$1.3155"),
+        ("March 3, 2005", "Expiration (March 2003 warrants)", "§ 6(b)(4)", "320,000,000", "$1.3155", "$1.546"),
     ]
 
 
