@@ -224,7 +224,7 @@ def _draw(timeline: Timeline, show: Show) -> tuple[str, bytes]:
     ys.append(ys[-1])
     with plt.rc_context({"svg.hashsalt": "clause-timeline", "svg.fonttype": "none", "font.size": 9,
                          "font.family": "DejaVu Sans"}):
-        fig, ax = plt.subplots(figsize=(7.0, 3.2), dpi=100)
+        fig, ax = plt.subplots(figsize=(6.2, 3.0), dpi=100)  # the text column of the printed memo
         ax.step(xs, ys, where="post", color="#1f4e79", linewidth=1.8)
         after = ys[1:-1]
         ax.plot(dates, after, "o", color="#1f4e79", markersize=4)
