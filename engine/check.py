@@ -86,6 +86,9 @@ class Program:
     month_end: ast.ConventionDecl | None = None
     # Provisions amended: name → (effective date, "Amendment No. 2 § 1"), earliest first.
     amendments: dict[str, tuple[tuple[dt.date, str], ...]] = field(default_factory=dict)
+    # The sections of included files that the main file does not itself have (the contract a side
+    # letter amends), so memos can quote the provisions they cite from it.
+    included_sections: dict[str, ast.Section] = field(default_factory=dict)
     # SHA-256 of the bytes of every file the check read (resolved path: digest).
     digests: dict[str, str] = field(default_factory=dict)
     # Functions that call themselves, directly or through other functions (evaluated
@@ -99,6 +102,14 @@ class Program:
     # For each reading that states its alternative: the contract checked with that reading's
     # replacement declarations in force, so a memo can say where the answer would differ.
     alternatives: dict[str, Program] = field(default_factory=dict)
+
+    def section(self, citation: str) -> ast.Section | None:
+        """A cited section of the file or, failing that, of a file it includes."""
+        return self.sections.get(citation) or self.included_sections.get(citation)
+
+    def all_sections(self) -> list[str]:
+        """Every citation :meth:`section` finds, the file's own first, each in document order."""
+        return [*self.sections, *(c for c in self.included_sections if c not in self.sections)]
 
     def cites_in_force(self, name: str, in_force_on: object) -> list[str]:
         """The sections a rule cites, the amendment in force on ``in_force_on`` included:
@@ -1225,6 +1236,8 @@ def check_program(loaded: LoadedFiles, main_path: str, quotes: bool = True) -> t
         sources=loaded.sources, home_zone=home_zone, cites=checker.cites, texts=loaded.texts,
         requirements={name: decl.requirements for name, decl in checker.record_decls.items() if decl.requirements},
         month_end=checker.month_end, amendments=checker.amended,
+        included_sections={citation: section for (path, citation), section in checker.file_sections.items()
+                           if path != main.path and citation not in checker.sections},
         recursive=recursive_functions(checker.functions),
         warnings=sorted(checker.warnings, key=lambda d: (d.span.file, d.span.line, d.span.column) if d.span
                         else ("", 0, 0)),

@@ -619,7 +619,7 @@ class _Builder:
         found = self.explainer.rounding_words(name) if self.rounds(name) else None
         if found is not None:
             return Quote(found.text, citation_list([found.citation]), anchor(found.citation))
-        section = self.program.sections.get(section_name)
+        section = self.program.section(section_name)
         if section is None or not section.quotes:
             return None
         text = " ".join(section.quotes[0].text.split())
@@ -862,11 +862,20 @@ class _Builder:
     def appendix_clauses(self, sections: list[Section]) -> Section:
         """The text of every provision the memo cites, so each citation links to its words."""
         section = Section("Appendix B: Provisions Cited", "appendix-provisions", appendix=True)
-        order = list(self.program.sections)
+        order = self.program.all_sections()
         cited = set(self.explainer.cited) | set(_cited(sections))
-        chosen = sorted({c for c in cited if c in self.program.sections}, key=order.index)
+        # an amended provision: "2, as amended by Side Letter No. 1 § 1" quotes § 2, and § 1 of the
+        # side letter when the side letter is the document the memo is about
+        own = f"{self.program.header.title} § "
+        for citation in list(cited):
+            original, _, amending = citation.partition(", as amended by ")
+            cited.add(original)
+            if amending.startswith(own):
+                cited.add(amending.removeprefix(own))
+        chosen = sorted({c for c in cited if c in order}, key=order.index)
         for citation in chosen:
-            source = self.program.sections[citation]
+            source = self.program.section(citation)
+            assert source is not None
             title = f" — {source.title}" if source.title and not source.term else ""  # a term cites itself
             part = Section(f"{citation_list([citation]).plain}{title}", anchor(citation))
             for quoted in source.quotes:

@@ -491,7 +491,7 @@ class Explainer:
 
     def rounding_words(self, name: str) -> QuoteRef | None:
         for citation in self.rule_cites(name):
-            section = self.program.sections.get(citation)
+            section = self.program.section(citation)
             if section is None:
                 continue
             for quote in section.quotes:

@@ -102,6 +102,11 @@ def test_the_side_letter_amends_the_cap_from_its_effective_date(
     assert outcome.results["safe_shares"].cites == ["1(a)"]
     memo = memo_for(outcome, "md")
     assert f"({cite})" in memo
+    # The provisions cited are quoted, the Safe's (an included file) and, once it is in force,
+    # the side letter's own § 1.
+    assert '### "Post-Money Valuation Cap" in § 2\n\n> “"Post-Money Valuation Cap" is $10,000,000.”' in memo
+    assert "### § 1(a) — Equity Financing" in memo
+    assert ("### § 1 — Valuation Cap" in memo) == ("amended" in cite)
     if "amended" in cite:
         assert trace_json(outcome)["post_money_valuation_cap"]["cites"] == [cite]
 
