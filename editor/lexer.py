@@ -34,7 +34,8 @@ DECLARING = ("reading", "zone", "calendar", "enum", "scale", "record", "fact", "
 
 def grammar_keywords() -> list[str]:
     """Every word the grammar spells as a keyword, longest first."""
-    found = set(_KEYWORD_LITERALS.findall(GRAMMAR_PATH.read_text(encoding="utf-8")))
+    grammar = re.sub(r"//[^\n]*", "", GRAMMAR_PATH.read_text(encoding="utf-8"))
+    found = set(_KEYWORD_LITERALS.findall(grammar))
     return sorted(found, key=lambda w: (-len(w), w))
 
 

@@ -56,7 +56,7 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-COMMANDS = ("check", "eval", "schema", "memo", "run", "test", "fmt", "serve")
+COMMANDS = ("check", "eval", "schema", "memo", "run", "test", "fmt", "serve", "lsp")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -155,6 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the folder to work in (default: the current one), or a clause file to open first")
     serve.add_argument("--port", type=int, default=8421, help="the port to listen on (default 8421)")
     serve.add_argument("--open", action="store_true", help="open the workbench in the web browser")
+
+    sub.add_parser("lsp", help="run the language server on stdin/stdout (for editors)",
+                   description="The clause language server (Language Server Protocol over stdio): "
+                   "diagnostics, hover, definitions, references, rename, completion, outline.")
     return parser
 
 
@@ -350,9 +354,15 @@ def _serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return int(serve(args.path, args.port, open_browser=args.open))
 
 
+def _lsp(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from editor.lsp import serve
+
+    serve()
+    return EXIT_OK
+
+
 _HANDLERS = {"check": _check, "eval": _eval, "schema": _schema, "memo": _memo, "run": _run, "sweep": _sweep,
-             "test": _test,
-             "fmt": _fmt, "serve": _serve}
+             "test": _test, "fmt": _fmt, "serve": _serve, "lsp": _lsp}
 
 
 def entry() -> None:

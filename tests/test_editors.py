@@ -1,0 +1,43 @@
+"""The VS Code extension's files agree with each other and with the language."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VSCODE = ROOT / "editors" / "vscode"
+
+
+def test_extension_manifest_points_at_its_files() -> None:
+    manifest = json.loads((VSCODE / "package.json").read_text(encoding="utf-8"))
+    assert (VSCODE / manifest["main"]).is_file()
+    (language,) = manifest["contributes"]["languages"]
+    assert language["extensions"] == [".clause"]
+    assert json.loads((VSCODE / language["configuration"]).read_text(encoding="utf-8"))["comments"] == {
+        "lineComment": "#"}
+    (grammar,) = manifest["contributes"]["grammars"]
+    assert grammar["language"] == language["id"] == "clause"
+    textmate = json.loads((VSCODE / grammar["path"]).read_text(encoding="utf-8"))
+    assert textmate["scopeName"] == grammar["scopeName"]
+    assert "vscode-languageclient" in manifest["dependencies"]
+    assert "'clause', 'lsp'" in (VSCODE / manifest["main"]).read_text(encoding="utf-8")
+
+
+def test_textmate_grammar_marks_up_a_contract() -> None:
+    """Every pattern compiles, and each kind of token of a shipped line gets its scope."""
+    textmate = json.loads((VSCODE / "syntaxes" / "clause.tmLanguage.json").read_text(encoding="utf-8"))
+    patterns = {name: rule for name, rule in textmate["repository"].items()}
+    for rule in patterns.values():
+        for key in ("match", "begin", "end"):
+            if key in rule:
+                re.compile(rule[key])
+    line = '  result annual_dividend_per_share: money "9% of the Stated Value a year"'
+    declaration = re.search(patterns["declaration"]["match"], line)
+    assert declaration is not None and declaration.group(2) == "annual_dividend_per_share"
+    assert re.search(patterns["type"]["match"], line).group(1) == "money"  # type: ignore[union-attr]
+    numbers = [re.compile(p["match"]) for p in patterns["number"]["patterns"]]
+    assert any(n.fullmatch("$1,000") for n in numbers) and any(n.fullmatch("5:00 pm") for n in numbers)
+    keywords = re.compile(patterns["keyword"]["match"])
+    assert all(keywords.fullmatch(w) for w in ("uses", "unless", "under", "otherwise", "explain", "text"))
