@@ -123,8 +123,8 @@ def analyse(path: str | Path, text: str) -> Analysis:
     resolved = Path(path).resolve()
     loaded = load(resolved, content=text.encode("utf-8"))
     program, diagnostics = check_program(loaded, str(resolved))
-    if program is not None:
-        diagnostics = list(loaded.diagnostics)
+    if program is not None:  # a checked program: what is left to show are its warnings
+        diagnostics = [*loaded.diagnostics, *program.warnings]
     texts = {absolute(name): body for name, body in loaded.texts.items()}
     analysis = Analysis(str(resolved), text, diagnostics, loaded.files, texts, program)
     for file in loaded.files:

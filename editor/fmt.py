@@ -204,6 +204,8 @@ def _space(left: Token, right: Token, gap: str) -> str:
         return kept
     if b == "." and a in ("by", ",", ":"):
         return " "  # a field path starts: `sort(events by .date, .name)`, `by: .date`
+    if b == "." and not (left.type in ("NAME", "STRING") or a in (")", "]")):
+        return kept  # `by .price`: a field named on its own, not a field of a value
     if b in _NO_SPACE_BEFORE or a in _NO_SPACE_AFTER:
         return ""
     if a in (",", ":"):
