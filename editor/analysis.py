@@ -11,6 +11,7 @@ all read. Nothing here knows about the protocol; positions are the engine's
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,9 @@ def analyse(path: str | Path, text: str) -> Analysis:
 def _index_file(analysis: Analysis, file: ast.ClauseFile) -> None:
     path = absolute(file.path)
     text = analysis.texts.get(path, "")
+    if file.header is not None:  # `headline a, b`: uses of results
+        for name, span in zip(file.header.headline, file.header.headline_spans, strict=False):
+            analysis.occurrences.append(Occurrence(name, "value", _absolute_span(span, path)))
     for decl in file.declarations:
         _declare(analysis, decl, None, path, text)
     for section in file.sections:
@@ -149,6 +153,12 @@ def _declare(analysis: Analysis, decl: Any, section: ast.Section | None, path: s
     span = getattr(decl, "span", None)
     if not isinstance(name, str) or span is None or span.line == 0:
         return
+    if _names_another(decl):
+        _refer(analysis, decl, path, text)
+        return
+    if isinstance(decl, ast.Reading):  # `alternative """...""" { define x ... }` replaces x: a use of x
+        for replacement in decl.alternative_decls:
+            _refer(analysis, replacement, path, text)
     kind = _KINDS.get(type(decl), type(decl).__name__.lower())
     if isinstance(decl, ast.EnumDecl):
         kind = "scale" if decl.ordered else "enum"
@@ -167,6 +177,36 @@ def _declare(analysis: Analysis, decl: Any, section: ast.Section | None, path: s
                 qualified = f"{name}.{member}"
                 analysis.symbols.setdefault(qualified, Symbol(qualified, "member", member_span, decl, section,
                                                               name))
+
+
+def _names_another(decl: Any) -> bool:
+    """A statement whose name is one declared elsewhere: it adds to or amends that declaration.
+
+    `reading r alternative { ... }` names a reading; `amend x effective DATE = ...`
+    supersedes the provision x (matched by class name, so it is known here as soon
+    as the language has it)."""
+    return isinstance(decl, ast.ReadingAlternative) or type(decl).__name__ == "Amendment"
+
+
+def _refer(analysis: Analysis, decl: Any, path: str, text: str) -> None:
+    """The name of ``decl`` as a use of the declaration it replaces (renamed with it)."""
+    name, span = getattr(decl, "name", None), getattr(decl, "span", None)
+    if not isinstance(name, str) or span is None or span.line == 0:
+        return
+    namespace = "reading" if isinstance(decl, ast.ReadingAlternative) else "value"
+    keyword = re.match(r"[a-z]+", text[_offset(text, span.line, span.column):]) if text else None
+    after = Span(path, span.line, span.column + (len(keyword[0]) if keyword else 0), span.end_line, span.end_column)
+    name_span = _find_word(text, path, after, name)
+    if name_span is not None:
+        analysis.occurrences.append(Occurrence(name, namespace, name_span))
+    if isinstance(decl, ast.ReadingAlternative):
+        for replacement in decl.declarations:
+            _refer(analysis, replacement, path, text)
+
+
+def _offset(text: str, line: int, column: int) -> int:
+    starts = _line_starts(text)
+    return starts[min(line, len(starts)) - 1] + column - 1
 
 
 def _detail(analysis: Analysis, decl: Any) -> str:
@@ -244,13 +284,13 @@ def _placeholders(analysis: Analysis, explain: ast.Explain, path: str, text: str
 # ---------------------------------------------------------------- positions
 
 
-def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    starts.extend(i + 1 for i, c in enumerate(text) if c == "\n")
-    return starts
+@functools.lru_cache(maxsize=16)
+def _line_starts(text: str) -> tuple[int, ...]:
+    """Offsets where lines begin; cached because every declaration of a file asks (read-only)."""
+    return (0, *(match.end() for match in re.finditer("\n", text)))
 
 
-def _position(starts: list[int], offset: int) -> tuple[int, int]:
+def _position(starts: tuple[int, ...], offset: int) -> tuple[int, int]:
     """1-based (line, column) of a text offset."""
     lo, hi = 0, len(starts) - 1
     while lo < hi:
@@ -307,7 +347,38 @@ def quote_at(analysis: Analysis, line: int, column: int) -> QuoteReport | None:
         for quote in section.quotes:
             if _contains(quote.span, line, column):
                 return report_quote(analysis, quote)
+        for decl in section.declarations:
+            pinpoint, where = getattr(decl, "pinpoint", None), getattr(decl, "pinpoint_span", None)
+            if isinstance(pinpoint, str) and isinstance(where, Span) and _contains(where, line, column):
+                return report_pinpoint(analysis, section, ast.Quote(pinpoint, where))
     return None
+
+
+def _fold(text: str) -> str:
+    """As the checker compares a pinpoint with its section's text (engine/check.py)."""
+    text = text.replace("\u201c", '"').replace("\u201d", '"').replace("\u2019", "'")
+    return " ".join(text.split())
+
+
+def report_pinpoint(analysis: Analysis, section: ast.Section, pinpoint: ast.Quote) -> QuoteReport:
+    """A rule's `quote "..."`: words of one of its section's `text` blocks, found in the source there."""
+    wanted = _fold(pinpoint.text)
+    home = next((q for q in section.quotes if wanted in _fold(q.text)), None)
+    if home is None:
+        return QuoteReport(pinpoint, False, f'the quoted words are not in the text of section "{section.citation}"',
+                           "", None, None)
+    block = report_quote(analysis, home)
+    if not block.verified or block.document is None:
+        return dataclasses.replace(block, quote=pinpoint)
+    raw = block.document.read_text(encoding="utf-8", errors="replace")
+    starts = _line_starts(raw)
+    begin = _offset(raw, block.location.line, block.location.column) if block.location else 0
+    found = _find_words(raw, wanted, begin, from_start=True) or _find_words(raw, wanted, 0, from_start=True)
+    if found is None:  # written differently in the filing (curly quotes, a page break): the block's place
+        return dataclasses.replace(block, quote=pinpoint, passage=pinpoint.text)
+    (line, column), (end_line, end_column) = _position(starts, found[0]), _position(starts, found[1])
+    return QuoteReport(pinpoint, True, None, raw[found[0]:found[1]], block.document,
+                       Span(str(block.document), line, column, end_line, end_column))
 
 
 def source_document(analysis: Analysis) -> Path | None:

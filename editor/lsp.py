@@ -30,6 +30,7 @@ from editor.analysis import (
     lex,
     quote_at,
 )
+from editor.lexer import grammar_keywords
 from engine import ast
 from engine.builtins import BUILTINS
 from engine.errors import Diagnostic, Span
@@ -38,10 +39,9 @@ DEBOUNCE_SECONDS = 0.3
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _USES_CONTEXT = re.compile(r"\buses\s+(?:[A-Za-z_]\w*\s*,\s*)*[A-Za-z_]?\w*$")
 _MEMBER_CONTEXT = re.compile(r"([A-Za-z_]\w*)\.(\w*)$")
-KEYWORDS = ("contract", "include", "reading", "zone", "calendar", "enum", "scale", "record", "fact", "define",
-            "result", "section", "text", "uses", "explain", "when", "require", "if", "then", "else", "unless",
-            "under", "otherwise", "and", "or", "not", "is", "none", "true", "false", "all", "any", "of", "for",
-            "in", "where", "optional", "list")
+_HEADLINE_CONTEXT = re.compile(r"^\s*headline\s+(?:[A-Za-z_]\w*\s*,\s*)*[A-Za-z_]?\w*$")
+_AMEND_CONTEXT = re.compile(r"^\s*amend\s+[A-Za-z_]?\w*$")
+KEYWORDS = tuple(grammar_keywords())
 
 TOKEN_TYPES = ["keyword", "string", "comment", "number", "operator", "variable", "function", "type",
                "enumMember", "macro", "parameter"]
@@ -333,6 +333,10 @@ def complete(analysis: Analysis, before: str) -> list[lsp.CompletionItem]:
     """What may be written at the end of ``before`` (the line up to the cursor)."""
     if _USES_CONTEXT.search(before):
         return [_item(s) for s in analysis.readings.values()]
+    if _HEADLINE_CONTEXT.search(before):  # the results a memo leads with
+        return [_item(s) for s in analysis.symbols.values() if s.kind == "result"]
+    if _AMEND_CONTEXT.search(before):  # the provisions an amendment may supersede
+        return [_item(s) for s in analysis.symbols.values() if s.kind in ("fact", "define", "result")]
     member = _MEMBER_CONTEXT.search(before)
     if member is not None:
         prefix = member[1] + "."

@@ -156,9 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8421, help="the port to listen on (default 8421)")
     serve.add_argument("--open", action="store_true", help="open the workbench in the web browser")
 
-    sub.add_parser("lsp", help="run the language server on stdin/stdout (for editors)",
-                   description="The clause language server (Language Server Protocol over stdio): "
-                   "diagnostics, hover, definitions, references, rename, completion, outline.")
+    lsp = sub.add_parser("lsp", help="run the language server on stdin/stdout (for editors)",
+                         description="The clause language server (Language Server Protocol over stdio): "
+                         "diagnostics, hover, definitions, references, rename, completion, outline.")
+    # Many clients (vscode-languageclient's stdio transport among them) pass --stdio.
+    lsp.add_argument("--stdio", action="store_true", help="talk over stdin/stdout (the default, and the only way)")
     return parser
 
 

@@ -41,3 +41,17 @@ def test_textmate_grammar_marks_up_a_contract() -> None:
     assert any(n.fullmatch("$1,000") for n in numbers) and any(n.fullmatch("5:00 pm") for n in numbers)
     keywords = re.compile(patterns["keyword"]["match"])
     assert all(keywords.fullmatch(w) for w in ("uses", "unless", "under", "otherwise", "explain", "text"))
+
+
+def test_textmate_grammar_knows_every_keyword_of_the_language() -> None:
+    """A keyword added to grammar/clause.lark must be coloured in VS Code too (the Pygments
+    lexer reads the grammar itself; the TextMate grammar is a static file)."""
+    from editor.lexer import grammar_keywords
+
+    textmate = json.loads((VSCODE / "syntaxes" / "clause.tmLanguage.json").read_text(encoding="utf-8"))
+    repository = textmate["repository"]
+    word_rules = [re.compile(repository[name]["match"]) for name in ("section", "declaration", "constant", "type",
+                                                                    "keyword")]
+    uncoloured = [word for word in grammar_keywords()
+                  if not any((m := rule.match(f"{word} name")) and m.start() == 0 for rule in word_rules)]
+    assert uncoloured == []

@@ -10,6 +10,7 @@ tests follow the contracts when others edit them.
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import re
 import shutil
@@ -20,12 +21,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from lsprotocol import types as lsp
 from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.client import LanguageClient
 from pygls.uris import from_fs_path
 
 from editor.lsp import build_server
+from engine.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 SERIES_B = ROOT / "contracts" / "series_b_preferred.clause"
@@ -220,6 +223,34 @@ def test_hover_on_a_quote_shows_the_source_passage() -> None:
     run(scenario)
 
 
+def test_hover_and_definition_on_a_rules_pinpoint_quote() -> None:
+    """`quote "..."` under a rule: the words of its section, shown and found in the source."""
+    text = SERIES_B.read_text(encoding="utf-8")
+    source = (ROOT / "contracts" / "sources" / "series_b_certificate_of_designations.txt").read_text(encoding="utf-8")
+    words = "by multiplying such fraction by the Current Market Price"
+    found = re.search(r"\s+".join(map(re.escape, words.split())), source)
+    assert found is not None and len(re.findall(r"\s+".join(map(re.escape, words.split())), source)) == 1
+    expected_line = source.count("\n", 0, found.start())  # 0-based; the pinpoint ends with these words
+
+    async def scenario(s: Session) -> None:
+        uri = s.open(SERIES_B)
+        at = position_of(text, r'quote "calculated to the nearest one-hundredth \(1/100\) of a share (by)', 1)
+        hover = await s.client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri), at))
+        assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+        shown = hover.contents.value
+        assert shown.startswith("**Verified** against series_b_certificate_of_designations.txt:")
+        quoted = " ".join(line.removeprefix("> ") for line in shown.split("\n")[1:] if line)  # a Markdown quote
+        assert quoted == "calculated to the nearest one-hundredth (1/100) of a share " + words
+        location = await s.client.text_document_definition_async(
+            lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri), at))
+        assert isinstance(location, lsp.Location) and location.uri.endswith("series_b_certificate_of_designations.txt")
+        assert location.range.start.line <= expected_line <= location.range.end.line
+        passage = source.split("\n")[location.range.start.line][location.range.start.character:]
+        assert passage.startswith("calculated")
+
+    run(scenario)
+
+
 def test_hover_on_a_name_and_on_a_reading() -> None:
     text = SERIES_B.read_text(encoding="utf-8")
 
@@ -276,27 +307,31 @@ def test_definition_into_an_included_file() -> None:
 # ---------------------------------------------------------------- rename
 
 
-def test_rename_changes_every_use_and_nothing_else(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["period_end", "shares_issuable"])
+def test_rename_changes_every_use_and_nothing_else(tmp_path: Path, name: str) -> None:
+    # shares_issuable is also named by the header's `headline`, in `{shares_issuable}` of
+    # explain sentences and by the replacement declaration of a reading's alternative.
     path = broken_copy(tmp_path, lambda t: t, "special_conversion.clause")
     text = path.read_text(encoding="utf-8")
     # Every use as a name, worked out from the text: whole words, outside strings and comments.
-    code_uses = len(re.findall(r"(?<![\w\"])\bperiod_end\b", re.sub(r'"""[\s\S]*?"""|"[^"\n]*"|#.*', "", text)))
-    placeholders = text.count("{period_end}")
+    code_uses = len(re.findall(rf"(?<![\w\"])\b{name}\b", re.sub(r'"""[\s\S]*?"""|"[^"\n]*"|#.*', "", text)))
+    placeholders = text.count(f"{{{name}}}")
+    assert code_uses >= 2
 
     async def scenario(s: Session) -> None:
         uri = s.open(path)
-        at = position_of(text, r"result (period_end)\b", 1)
+        at = position_of(text, rf"result ({name})\b", 1)
         edit = await s.client.text_document_rename_async(
-            lsp.RenameParams(lsp.TextDocumentIdentifier(uri), at, "special_period_end"))
+            lsp.RenameParams(lsp.TextDocumentIdentifier(uri), at, f"special_{name}"))
         assert edit is not None and edit.changes is not None and list(edit.changes) == [uri]
         edits = edit.changes[uri]
         assert len(edits) == code_uses + placeholders
         lines = text.split("\n")
         for change in edits:
             line = lines[change.range.start.line]
-            assert line[change.range.start.character : change.range.end.character] == "period_end"
+            assert line[change.range.start.character : change.range.end.character] == name
         renamed = _apply(text, edits)
-        assert renamed.replace("special_period_end", "period_end") == text
+        assert renamed.replace(f"special_{name}", name) == text
         references = await s.client.text_document_references_async(lsp.ReferenceParams(
             context=lsp.ReferenceContext(include_declaration=True), text_document=lsp.TextDocumentIdentifier(uri),
             position=at))
@@ -320,22 +355,33 @@ def _apply(text: str, edits: list[lsp.TextEdit]) -> str:
     return "\n".join(lines)
 
 
-def test_rename_across_an_include(tmp_path: Path) -> None:
-    path = broken_copy(tmp_path, lambda t: t)
+@pytest.mark.parametrize(("contract", "reading"), [("series_b_preferred.clause", "exact_division"),
+                                                   ("special_conversion.clause", "fractions_rounded_upward")])
+def test_rename_across_an_include(tmp_path: Path, contract: str, reading: str) -> None:
+    # fractions_rounded_upward is declared in common.clause and named again by
+    # `reading fractions_rounded_upward alternative { ... }` in special_conversion.clause.
+    path = broken_copy(tmp_path, lambda t: t, contract)
     common = path.parent / "common.clause"
+    text, common_text = path.read_text(encoding="utf-8"), common.read_text(encoding="utf-8")
 
     async def scenario(s: Session) -> None:
-        text = path.read_text(encoding="utf-8")
         uri = s.open(path)
         edit = await s.client.text_document_rename_async(lsp.RenameParams(
-            lsp.TextDocumentIdentifier(uri), position_of(text, r"uses (exact_division)", 1), "exact_arithmetic"))
+            lsp.TextDocumentIdentifier(uri), position_of(text, rf"uses ({reading})", 1), "renamed_reading"))
         assert edit is not None and edit.changes is not None
         common_uri = from_fs_path(str(common))
         assert set(edit.changes) == {uri, common_uri}
-        assert len(edit.changes[common_uri]) == common.read_text(encoding="utf-8").count("exact_division")
-        assert len(edit.changes[uri]) == text.count("exact_division")
+        assert len(edit.changes[common_uri]) == len(re.findall(rf"\b{reading}\b", common_text))
+        assert len(edit.changes[uri]) == len(re.findall(rf"\b{reading}\b", text))
+        path.write_text(_apply(text, edit.changes[uri]), encoding="utf-8")
+        common.write_text(_apply(common_text, edit.changes[common_uri]), encoding="utf-8")
 
     run(scenario)
+    # Nothing else changed, and the contract still checks.
+    assert path.read_text(encoding="utf-8").replace("renamed_reading", reading) == text
+    assert common.read_text(encoding="utf-8").replace("renamed_reading", reading) == common_text
+    out = io.StringIO()
+    assert main(["check", str(path)], out, io.StringIO()) == 0, out.getvalue()
 
 
 # ---------------------------------------------------------------- completion, outline, folding, tokens
@@ -370,8 +416,28 @@ def test_completion_after_uses_lists_the_readings(tmp_path: Path) -> None:
         result = await s.client.text_document_completion_async(lsp.CompletionParams(
             lsp.TextDocumentIdentifier(uri), at))
         assert isinstance(result, lsp.CompletionList)
-        assert {i.label for i in result.items} == set(
-            re.search(r"enum Transaction: ([^\n]*\n[^\n]*)", text)[1].replace("|", " ").split())  # type: ignore[index]
+        # The members are the words after `:` and each `|` (each may be followed by its quoted label).
+        block = re.search(r"^enum Transaction:(.*(?:\n +\|.*)*)", text, re.M)
+        assert block is not None
+        members = set(re.findall(r"(?:^|\|)\s*(\w+)", re.sub(r'"[^"]*"', "", block[1])))
+        assert len(members) == 7  # liquidation ... conveyance_mortgage_pledge_or_lease
+        assert {i.label for i in result.items} == members
+
+    run(scenario)
+
+
+def test_completion_after_headline_lists_the_results() -> None:
+    text = SPECIAL.read_text(encoding="utf-8")
+    results = set(re.findall(r"^\s*result (\w+)", text, re.M))
+
+    async def scenario(s: Session) -> None:
+        edited = text.replace("  headline conversion_permitted, shares_issuable", "  headline conversion_permitted, ")
+        uri = s.open(SPECIAL, edited)
+        at = position_of(edited, r"^  headline conversion_permitted, ()$", 1)
+        result = await s.client.text_document_completion_async(lsp.CompletionParams(
+            lsp.TextDocumentIdentifier(uri), at))
+        assert isinstance(result, lsp.CompletionList)
+        assert {item.label for item in result.items} == results
 
     run(scenario)
 
@@ -437,3 +503,4 @@ def test_clause_lsp_is_a_command() -> None:
     out = io.StringIO()
     assert main(["lsp", "--help"], out, io.StringIO()) == 0
     assert "Language Server Protocol" in out.getvalue()
+    assert "--stdio" in out.getvalue()  # accepted: vscode-languageclient and others pass it

@@ -2,14 +2,16 @@
 'use strict';
 
 const vscode = require('vscode');
-const { LanguageClient, TransportKind } = require('vscode-languageclient/node');
+const { LanguageClient } = require('vscode-languageclient/node');
 
 let client;
 
 function activate(context) {
   const configured = vscode.workspace.getConfiguration('clause').get('server.command', ['clause', 'lsp']);
   const [command, ...args] = configured.length ? configured : ['clause', 'lsp'];
-  const serverOptions = { command, args, transport: TransportKind.stdio };
+  // No `transport`: the client then talks over the process's stdin/stdout as they are
+  // (TransportKind.stdio would add a --stdio argument to the command).
+  const serverOptions = { command, args };
   const clientOptions = {
     documentSelector: [{ scheme: 'file', language: 'clause' }],
     synchronize: { fileEvents: vscode.workspace.createFileSystemWatcher('**/*.clause') },
