@@ -25,7 +25,7 @@ import pytest
 from lsprotocol import types as lsp
 from pygls.io_ import StdinAsyncReader, StdoutWriter, run_async
 from pygls.lsp.client import LanguageClient
-from pygls.uris import from_fs_path
+from pygls.uris import from_fs_path, to_fs_path
 
 from editor.lsp import build_server
 from engine.cli import main
@@ -380,6 +380,61 @@ def test_rename_across_an_include(tmp_path: Path, contract: str, reading: str) -
     # Nothing else changed, and the contract still checks.
     assert path.read_text(encoding="utf-8").replace("renamed_reading", reading) == text
     assert common.read_text(encoding="utf-8").replace("renamed_reading", reading) == common_text
+    out = io.StringIO()
+    assert main(["check", str(path)], out, io.StringIO()) == 0, out.getvalue()
+
+
+AMENDED = {  # a contract, a side letter amending it, and a second amendment (as tests/test_amendments.py)
+    "base.clause": 'contract "Simple Agreement"\nfact purchase_amount: money\nsection "2" "Definitions"\n'
+                   '  result valuation_cap: money "the Post-Money Valuation Cap" = $7,000,000\n'
+                   '  result ownership: decimal = purchase_amount / valuation_cap\n',
+    "side_letter.clause": 'contract "Side Letter No. 1"\ninclude "base.clause"\nsection "1" "Valuation Cap"\n'
+                          '  amend valuation_cap effective 2024-03-15 = $8,000,000\n',
+    "amendment_2.clause": 'contract "Amendment No. 2"\ninclude "side_letter.clause"\nsection "1" "Valuation Cap"\n'
+                          '  amend valuation_cap effective 2025-01-01 = $10,000,000\n',
+}
+
+
+def test_an_amendment_names_the_provision_it_supersedes(tmp_path: Path) -> None:
+    for name, text in AMENDED.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    path = tmp_path / "amendment_2.clause"
+    text = AMENDED["amendment_2.clause"]
+    at = position_of(text, r"amend (valuation_cap)", 1)
+
+    async def scenario(s: Session) -> None:
+        uri = s.open(path)
+        assert await s.diagnostics_for(uri) == []
+        location = await s.client.text_document_definition_async(
+            lsp.DefinitionParams(lsp.TextDocumentIdentifier(uri), at))
+        assert isinstance(location, lsp.Location) and location.uri == from_fs_path(str(tmp_path / "base.clause"))
+        assert location.range.start == position_of(AMENDED["base.clause"], r"result (valuation_cap)", 1)
+        hover = await s.client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri), at))
+        assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+        assert "result valuation_cap: money" in hover.contents.value
+        # Renaming it renames the declaration, its use and both amendments, in three files.
+        edit = await s.client.text_document_rename_async(
+            lsp.RenameParams(lsp.TextDocumentIdentifier(uri), at, "post_money_valuation_cap"))
+        assert edit is not None and edit.changes is not None
+        assert {Path(str(to_fs_path(u))).name: len(e) for u, e in edit.changes.items()} == {
+            "base.clause": 2, "side_letter.clause": 1, "amendment_2.clause": 1}
+        for changed, edits in edit.changes.items():
+            file = Path(str(to_fs_path(changed)))
+            file.write_text(_apply(file.read_text(encoding="utf-8"), edits), encoding="utf-8")
+        # Completion after `amend `: the provisions that can be amended.
+        edited = text.replace("amend valuation_cap", "amend ")
+        s.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            [lsp.TextDocumentContentChangeWholeDocument(edited)]))
+        result = await s.client.text_document_completion_async(lsp.CompletionParams(
+            lsp.TextDocumentIdentifier(uri), position_of(edited, r"amend ()", 1)))
+        assert isinstance(result, lsp.CompletionList)
+        assert {i.label for i in result.items} == {"purchase_amount", "post_money_valuation_cap", "ownership"}
+
+    run(scenario)
+    for name, text in AMENDED.items():
+        renamed = text.replace("valuation_cap", "post_money_valuation_cap")
+        assert (tmp_path / name).read_text(encoding="utf-8") == renamed
     out = io.StringIO()
     assert main(["check", str(path)], out, io.StringIO()) == 0, out.getvalue()
 
