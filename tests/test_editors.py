@@ -55,3 +55,21 @@ def test_textmate_grammar_knows_every_keyword_of_the_language() -> None:
     uncoloured = [word for word in grammar_keywords()
                   if not any((m := rule.match(f"{word} name")) and m.start() == 0 for rule in word_rules)]
     assert uncoloured == []
+
+
+def test_clause_code_blocks_of_the_docs_highlight_without_errors() -> None:
+    """Every ```clause block of the README and docs/ goes through the Pygments lexer cleanly
+    (what a Markdown renderer using Pygments, e.g. MkDocs or Sphinx with MyST, will do)."""
+    from pygments.lexers import get_lexer_by_name
+    from pygments.token import Error, Keyword
+
+    lexer = get_lexer_by_name("clause")
+    blocks = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = page.read_text(encoding="utf-8")
+        blocks += [(page.name, block) for block in re.findall(r"^```clause\n(.*?)^```$", text, re.M | re.S)]
+    assert len(blocks) >= 15
+    for page, block in blocks:
+        tokens = list(lexer.get_tokens(block))
+        assert [v for t, v in tokens if t in Error] == [], (page, block)
+        assert any(t in Keyword for t, _ in tokens), (page, block)
