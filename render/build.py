@@ -42,8 +42,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
+import textwrap
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from engine import ast
 from engine import types as T
@@ -58,6 +60,7 @@ from render import timeline as history
 from render.document import (
     Block,
     Bullets,
+    Code,
     Document,
     HeadingLine,
     Paragraph,
@@ -880,8 +883,31 @@ class _Builder:
             part = Section(f"{citation_list([citation]).plain}{title}", anchor(citation))
             for quoted in source.quotes:
                 part.blocks.append(Quote(" ".join(quoted.text.split()), P(), ""))
+            encoded = self.encoding(source)
+            if encoded is not None:
+                part.blocks.append(encoded)
             section.blocks.append(part)
         return section
+
+    def encoding(self, section: ast.Section) -> Code | None:
+        """The declarations of a provision that this memo's evaluation used, as the clause file writes them."""
+        traces = self.outcome.evaluation.traces
+        used = set(traces) | {name for trace in traces.values() for name in trace.reads}
+        chosen = [d for d in section.declarations if getattr(d, "name", None) in used and d.span.line]
+        if not chosen:
+            return None
+        text, previous = "", None
+        for decl in chosen:
+            span = decl.span
+            lines = [self.program.sources.line(span.file, n) or "" for n in range(span.line, span.end_line + 1)]
+            lines[-1] = lines[-1][: span.end_column - 1]
+            lines[0] = " " * (span.column - 1) + lines[0][span.column - 1 :]
+            if previous is not None:  # declarations the file writes apart stay apart
+                text += "\n" if (span.file, span.line) == (previous.file, previous.end_line + 1) else "\n\n"
+            text += textwrap.dedent("\n".join(lines)).rstrip()
+            previous = span
+        files = ", ".join(sorted({Path(d.span.file).name for d in chosen}))
+        return Code(text, f"As encoded in {files}")
 
     def stated(self, names: list[str]) -> list[str]:
         """The results whose values the memo states: those asked, the addressed, and what they are built on."""

@@ -9,8 +9,8 @@ and link citations in its own way.
 
 The blocks are generic, so a new kind of result adds a section without a new
 renderer: ``Paragraph``, ``Quote``, ``Bullets``, ``Table``, ``Figure``,
-``Tree`` (the reasoning of the appendix) and ``Section`` (a heading with
-blocks, possibly nested).
+``Tree`` (the reasoning of the appendix), ``Code`` (the encoding, as written)
+and ``Section`` (a heading with blocks, possibly nested).
 """
 
 from __future__ import annotations
@@ -71,7 +71,18 @@ class Tree:
     point: Point
 
 
-Block = Paragraph | Quote | Bullets | Table | Figure | Tree
+@dataclass(frozen=True)
+class Code:
+    """Code as written in the clause file (the encoding of a provision), for the reader who
+    checks the encoding against the words; renderers may colour it (HTML: the Pygments
+    `clause` lexer)."""
+
+    text: str
+    caption: str = ""
+    language: str = "clause"
+
+
+Block = Paragraph | Quote | Bullets | Table | Figure | Tree | Code
 
 
 @dataclass

@@ -20,7 +20,7 @@ from docx.oxml.ns import qn
 from docx.shared import Inches, Pt
 from docx.text.paragraph import Paragraph as DocxParagraph
 
-from render.document import Bullets, Document, Figure, Paragraph, Quote, Section, Table, Tree
+from render.document import Bullets, Code, Document, Figure, Paragraph, Quote, Section, Table, Tree
 from render.explain import Phrase, Point
 
 
@@ -123,6 +123,19 @@ def _block(docx: DocxDocument, block: object, depth: int) -> None:
             docx.add_picture(io.BytesIO(block.png), width=Inches(6))
         caption = docx.add_paragraph(block.caption, style="Caption")
         caption.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    elif isinstance(block, Code):
+        if block.caption:
+            caption = docx.add_paragraph()
+            caption.add_run(block.caption).italic = True
+            _keep_with_next(caption)
+        paragraph = docx.add_paragraph()
+        lines = block.text.split("\n")
+        for index, line in enumerate(lines):
+            run = paragraph.add_run(line)
+            run.font.name = "Consolas"
+            run.font.size = Pt(8)
+            if index < len(lines) - 1:
+                run.add_break()
     elif isinstance(block, Tree):
         title = docx.add_paragraph()
         title.add_run("").bold = True

@@ -35,7 +35,7 @@ from engine.outputs import atomic_output, check_destination
 from engine.scenario import load_scenario
 from render import format as fmt
 from render.build import MemoOptions, build_document
-from render.document import Document
+from render.document import Code, Document
 from render.explain import Phrase, Point
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -134,6 +134,26 @@ def _kind(value: object) -> str:
     return type(value).__name__.lower()
 
 
+def _html_code(code: Code) -> Markup:
+    """Code coloured by its Pygments lexer (clause's is registered by this package's entry point)."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
+    try:
+        lexer = get_lexer_by_name(code.language)
+    except ClassNotFound:
+        return Markup(f'<pre class="code">{escape(code.text)}</pre>')
+    return Markup(highlight(code.text, lexer, HtmlFormatter(cssclass="code", wrapcode=True)))
+
+
+def _md_code(code: Code) -> Markup:
+    """A fenced block, its fence longer than any run of backticks in the code."""
+    fence = "`" * max([3, *(len(run) + 1 for run in re.findall(r"`+", code.text))])
+    return Markup(f"{fence}{code.language}\n{code.text}\n{fence}")
+
+
 def _quoted(text: str) -> str:
     return f"“{text}”"
 
@@ -176,6 +196,7 @@ def environment(fmt_name: str, extra_dirs: list[str] | None = None) -> jinja2.En
         "generated": _generated,
         "status": _status_word,
         "svg": _svg,
+        "code": _html_code if fmt_name == "html" else _md_code,
     })
     return env
 
