@@ -85,10 +85,11 @@ def test_layout_rules_on_a_messy_file() -> None:
     assert format_text(result.text).text == MESSY_FORMATTED
 
 
-def test_fmt_rewrites_and_check_passes_on_the_output(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["special_conversion", "series_b_preferred", "rights_agreement"])
+def test_fmt_rewrites_and_check_passes_on_the_output(tmp_path: Path, name: str) -> None:
     contracts = tmp_path / "contracts"
     shutil.copytree(ROOT / "contracts", contracts)
-    target = contracts / "special_conversion.clause"
+    target = contracts / f"{name}.clause"
     original = target.read_text(encoding="utf-8")
     # Wider spaces inside lines (splitting joined statements is test_layout_rules_on_a_messy_file's).
     tokens = list(clause_parser().lex(original, dont_ignore=True))

@@ -170,6 +170,14 @@ def test_every_error_at_once_with_ranges_and_a_quick_fix(tmp_path: Path) -> None
         assert isinstance(fix, lsp.CodeAction) and fix.kind == lsp.CodeActionKind.QuickFix
         assert fix.edit is not None and fix.edit.changes is not None
         assert list(fix.edit.changes[uri]) == [lsp.TextEdit(unknown.range, "stated_value")]
+        # Applied, as an editor would: that error is gone, the other two stay.
+        fixed = _apply(broken, fix.edit.changes[uri])
+        assert fixed == broken.replace("= stated_valu +", "= stated_value +", 1)
+        s.client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            [lsp.TextDocumentContentChangeWholeDocument(fixed)]))
+        after = {d.message.split("\n")[0] for d in await s.diagnostics_for(uri)}
+        assert after == set(by_message) - {"unknown name `stated_valu`"}
 
     run(scenario)
 
