@@ -178,3 +178,94 @@ def test_field_paths_keep_their_space() -> None:
             "result r: list of E = sort(events by .date, .name)\n"
             "result q: optional E = in_effect(events, on: 2003-01-01, by: .date)\n")
     assert format_text(text).text == text
+
+
+# ---------------------------------------------------------------- random files
+
+_NAMES = st.sampled_from(["amount", "price", "rate", "closing_date", "holder", "shares", "cap", "notice"])
+_LITERALS = st.sampled_from(["$1,000", "$2.83849", "20%", "3", "1_000", "2.5", "2003-06-18", "true", "false", "none",
+                             '"some text"', "30 days", "6 months", "5:00 pm"])
+_TYPES = st.sampled_from(["money", "integer", "percent", "date", "boolean", "optional date", "list of money",
+                          "Kind", "decimal"])
+_GAP = st.sampled_from([" ", " ", " ", "  ", "\n  ", "\n      ", "\n\n", "\t", "  # a note,  kept\n   ",
+                        " #no space after the hash\n"])
+
+
+def _expression() -> st.SearchStrategy[list[str]]:
+    """Token lists of valid expressions (parse-valid; types are not the point here)."""
+    leaf = st.one_of(_LITERALS.map(lambda v: [v]), _NAMES.map(lambda n: [n]),
+                     st.sampled_from(["Kind.first", "holder.name", "Kind.\"B-\""]).map(lambda v: [v]))
+
+    def extend(inner: st.SearchStrategy[list[str]]) -> st.SearchStrategy[list[str]]:
+        binary = st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "<", "<=", "=", "!=", "and", "or", "^",
+                                                  "otherwise", "unless"]), inner)
+        return st.one_of(
+            binary.map(lambda t: ["(", *t[0], t[1], *t[2], ")"]),
+            inner.map(lambda e: ["not", "(", *e, ")"]),
+            inner.map(lambda e: ["-", "(", *e, ")"]),
+            st.tuples(inner, inner).map(lambda t: ["max", "(", *t[0], ",", *t[1], ")"]),
+            st.tuples(inner, inner, inner).map(lambda t: ["(", "if", *t[0], "then", *t[1], "else", *t[2], ")"]),
+            st.tuples(inner, inner).map(lambda t: ["all", "of", "(", '"the first"', ":", *t[0], ",", *t[1], ",", ")"]),
+            st.tuples(inner, inner).map(lambda t: ["[", *t[0], ",", *t[1], "]"]),
+            inner.map(lambda e: ["sum", "(", "x", "*", "2", "for", "x", "in", *e, ")"]),
+            inner.map(lambda e: ["(", *e, ")", "is", "not", "none"]),
+        )
+
+    return st.recursive(leaf, extend, max_leaves=6)
+
+
+def _statement(kind: str, name: str, type_: str, expr: list[str], flags: list[bool]) -> list[str]:
+    if kind == "fact":
+        default = ["=", *expr] + (["assumed", '"why not"'] if flags[0] else []) if flags[1] else []
+        return ["fact", name, ":", *type_.split(), *default, *(['"a fact"'] if flags[2] else [])]
+    if kind == "define":
+        return ["define", name, "=", *expr, *(["uses", "r1", ",", "r2"] if flags[0] else [])]
+    if kind == "enum":
+        return ["enum", name.capitalize(), ":", "first", "|", "second", '"the second"', "|", '"B-"']
+    if kind == "record":
+        return ["record", name.capitalize(), "{", "name", ":", "text", ",", "shares", ":", "integer", "=", "0", "}",
+                *(["require", '"positive"', ":", "shares", ">", "0"] if flags[0] else [])]
+    tokens = ["result", name, ":", *type_.split(), *(['"a result"'] if flags[2] else []), "=", *expr]
+    if flags[0]:
+        tokens += ["uses", "r1"]
+    if flags[1]:
+        tokens += ["quote", '"the words"']
+    if flags[2]:
+        tokens += ["explain", "when", name, ":", '"""\n  It is {' + name + "}   exactly\n"
+                   '"""', "explain", ":", '"otherwise {' + name + '}"']
+    return tokens
+
+
+_STATEMENT = st.builds(_statement, st.sampled_from(["fact", "define", "result", "result", "enum", "record"]),
+                       _NAMES, _TYPES, _expression(), st.lists(st.booleans(), min_size=3, max_size=3))
+_HEADER = ["contract", '"A Random Agreement"', "dated", "2003-06-18", "party", '"A, Inc."', "as", '"Company"',
+           "headline", "amount", ",", "price", "not", "encoded", '"the rest"']
+
+
+@st.composite
+def _random_file(draw: st.DrawFn) -> str:
+    tokens = list(_HEADER)
+    tokens += ["reading", "r1", ":", '"""\nread   it  this way\n"""', "reading", "r2", ":", '"the other"']
+    for statement in draw(st.lists(_STATEMENT, max_size=4)):
+        tokens += statement
+    for number in range(draw(st.integers(0, 2))):
+        tokens += ["section", f'"{number + 1}(a)"', '"A Title"', "text", '"""\n  the words,   as written\n"""']
+        for statement in draw(st.lists(_STATEMENT, max_size=3)):
+            tokens += statement
+    text = tokens[0]
+    for token in tokens[1:]:
+        text += draw(_GAP) + token
+    return text + "\n"
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_random_file())
+def test_random_files_format_to_the_same_ast(text: str) -> None:
+    parsed = parse_text(text, "f.clause")
+    assert parsed.diagnostics == [] and parsed.file is not None, text  # the generator writes valid files
+    once = format_text(text, "f.clause")
+    assert not once.kept_as_is, text
+    assert parse_text(once.text, "f.clause").file == parsed.file
+    assert format_text(once.text, "f.clause").text == once.text  # a fixed point
+    kept = ("COMMENT", "STRING", "LONG_STRING")
+    assert _tokens(once.text, kept) == _tokens(text, kept)
