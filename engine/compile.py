@@ -120,6 +120,25 @@ def _g_arith(op: str, left: Any, right: Any) -> Any:
     return _arith(op, left, right)
 
 
+_UNIONS_KEPT = 256  # per site: past this many different sets, unions are made, not kept
+
+
+def _union(cache: dict[frozenset[str], frozenset[str]], left: frozenset[str],
+           right: frozenset[str]) -> frozenset[str]:
+    union = left | right
+    if len(cache) < _UNIONS_KEPT:
+        cache[left] = union
+    return union
+
+
+def _union_pair(cache: dict[tuple[frozenset[str], frozenset[str]], frozenset[str]], left: frozenset[str],
+                right: frozenset[str]) -> frozenset[str]:
+    union = left | right
+    if len(cache) < _UNIONS_KEPT:
+        cache[(left, right)] = union
+    return union
+
+
 def _g_compare(op: str, left: Any, right: Any) -> Any:
     if isinstance(left, Unknown) or isinstance(right, Unknown):
         return first_unknowns((left, right))
@@ -242,7 +261,7 @@ _HELPERS: dict[str, Any] = {
     "_M": _MISSING, "_g_index": _g_index, "_g_update": _g_update, "_g_sort": _g_sort, "_sort": sort_items,
     "_g_in_effect": _g_in_effect, "_in_effect": in_effect, "_power": power, "_g_power": _g_power,
     "_period": period_arith, "_g_period": _g_period,
-    "_first_unknowns": first_unknowns,
+    "_first_unknowns": first_unknowns, "_union": _union, "_union_pair": _union_pair,
 }
 
 
@@ -448,7 +467,16 @@ class _Generator:
             self.ctx.static.update(names)
         else:
             self.ctx.dynamic = True
-            self.emit(f"{self.ctx.var}.update({self.k(frozenset(names))})")
+            self.emit(self.union(self.ctx.var, self.ctx.var, self.k(frozenset(names))))
+
+    def union(self, target: str, left: str, right: str, both_vary: bool = False) -> str:
+        """``target = left | right`` on readings (frozensets), through a cache of this
+        site's unions: the same few sets recur scenario after scenario, so the union is
+        made once and then looked up (a fraction of the cost of building it again)."""
+        cache = self.k({})
+        if both_vary:
+            return f"{target} = {cache}.get(({left}, {right})) or _union_pair({cache}, {left}, {right})"
+        return f"{target} = {cache}.get({left}) or _union({cache}, {left}, {right})"
 
     def add_rule_readings(self, rule: _Rule) -> None:
         if rule.readings_var is not None:
@@ -458,7 +486,7 @@ class _Generator:
                 if rule.readings_var not in self.ctx.inherited:
                     self.ctx.inherited.append(rule.readings_var)
             else:
-                self.emit(f"{self.ctx.var}.update({rule.readings_var})")
+                self.emit(self.union(self.ctx.var, self.ctx.var, rule.readings_var, both_vary=True))
         elif rule.readings:
             self.add_readings(rule.readings)
 
@@ -521,7 +549,7 @@ class _Generator:
         self.main.append(f"    # rule {len(self.positions)}")  # an integer only: see CompiledShape.positions
         self.positions.append((str(span.file), span.line, span.column))
         if ctx.dynamic:
-            self.main.append(f"    {ctx.var} = {self.readings_start(ctx, body)}")
+            self.main.extend(f"    {line}" for line in self.readings_start(ctx))
             self.main.extend(body)
             done = _Rule(val, None, ctx.var)
         else:
@@ -530,18 +558,24 @@ class _Generator:
         self.rules[name] = done
         return done
 
-    def readings_start(self, ctx: _RuleContext, body: list[str]) -> str:
-        """The first value of a rule's run-time readings: its certain readings, and the
-        sets of the rules it certainly reads (shared, not copied, when the rule adds
-        nothing to one such set)."""
-        updated = any(f"{ctx.var}.update(" in line for line in body)
-        parts = list(ctx.inherited) + ([self.k(frozenset(ctx.static))] if ctx.static else [])
+    def readings_start(self, ctx: _RuleContext) -> list[str]:
+        """The lines that set a rule's run-time readings first: its certain readings and
+        the sets of the rules it certainly reads. Readings are frozensets, so a rule's set
+        may be another's (a branch rebinds its own variable; nothing is changed in place)."""
+        static = self.k(frozenset(ctx.static)) if ctx.static else None
         if not ctx.inherited:
-            return f"set({self.k(frozenset(ctx.static))})"
-        if len(parts) == 1 and not updated:
-            return parts[0]  # never changed after its own rule: safe to share
-        # set | ... keeps the left operand's type: a new, mutable set
-        return " | ".join(parts)
+            return [f"{ctx.var} = {static or self.k(frozenset())}"]
+        first, *others = ctx.inherited
+        if not others and static is None:
+            return [f"{ctx.var} = {first}"]
+        lines = []
+        left = first
+        for other in others:
+            lines.append(self.union(ctx.var, left, other, both_vary=True))
+            left = ctx.var
+        if static is not None:
+            lines.append(self.union(ctx.var, left, static))
+        return lines
 
     # ------------------------------------------------------------ expressions
     def cx(self, e: ast.Expr, scope: dict[str, _Val]) -> _Val:

@@ -189,22 +189,45 @@ def round_units(numerator: int, denominator: int, mode: str) -> int:
     a tie away from zero, half_even to the even neighbour; up is toward +infinity,
     down toward -infinity (ceiling and floor, the Decimal modes the language has
     always meant by up and down)."""
+    if mode == "half_up":  # floor(|n/d| + 1/2), signed: a tie goes away from zero
+        if numerator >= 0:
+            return (2 * numerator + denominator) // (2 * denominator)
+        return -((denominator - 2 * numerator) // (2 * denominator))
+    if mode == "down":
+        return numerator // denominator
     floor, remainder = divmod(numerator, denominator)
-    if remainder == 0 or mode == "down":
+    if remainder == 0:
         return floor
     if mode == "up":
         return floor + 1
-    twice = 2 * remainder
+    twice = 2 * remainder  # half_even
     if twice != denominator:
         return floor + 1 if twice > denominator else floor
-    if mode == "half_up":  # a tie, exactly
-        return floor + 1 if numerator > 0 else floor
     return floor if floor % 2 == 0 else floor + 1
 
 
 def round_to(value: Number, increment: Number, mode: str) -> Decimal:
     """``value`` rounded to a multiple of ``increment`` (> 0) by ``mode``, decided on the
     exact value; the result has the increment's decimal places (1.2 to $0.01 is 1.20)."""
+    if type(increment) is int and increment == 1:  # to a whole number
+        if type(value) is Decimal:
+            return value.to_integral_value(rounding=ROUNDING[mode])  # exact at any length
+        if type(value) is Fraction:
+            return Decimal(round_units(value.numerator, value.denominator, mode))
+    elif type(increment) is Decimal:
+        # 1, 0.1, 0.01, ... written so: one spelling is one coefficient and exponent (0.010
+        # rounds to hundredths, and is no power of ten here)
+        power = _POWERS_OF_TEN.get(str(increment))
+        if power is not None:
+            exponent, scale = power
+            if type(value) is Decimal:
+                try:  # one step, and the result has the increment's places
+                    return _QUANTIZE[mode].quantize(value, increment)
+                except InvalidOperation:  # longer than 40 digits
+                    pass
+            elif type(value) is Fraction:
+                count = round_units(value.numerator * scale, value.denominator, mode)
+                return _UNBOUNDED.scaleb(Decimal(count), exponent)  # count x 10^exponent, exactly
     if type(value) is not Fraction and type(increment) is not Fraction:
         try:
             units = EXACT.divide(value, increment).to_integral_value(rounding=ROUNDING[mode])  # type: ignore[arg-type]
@@ -223,6 +246,13 @@ def round_to(value: Number, increment: Number, mode: str) -> Decimal:
     if isinstance(product, Fraction):  # an increment without a finite expansion, e.g. 1/3
         raise ArithmeticError("the rounding increment must be a terminating decimal")
     return _quantized(product, increment)
+
+
+# round_to's fast path: the increments that are powers of ten (10^0 ... 10^-40), and a
+# quantize for each rounding mode (40 digits; a longer result is InvalidOperation).
+_POWERS_OF_TEN = {str(Decimal(1).scaleb(-places)): (-places, 10**places) for places in range(41)}
+_QUANTIZE = {mode: Context(prec=40, rounding=rounding, traps=[InvalidOperation, DivisionByZero, Overflow])
+             for mode, rounding in ROUNDING.items()}
 
 
 def _quantized(value: Decimal, increment: Number) -> Decimal:

@@ -122,8 +122,8 @@ def _fraction_round(q: Fraction, step: Fraction, mode: str) -> Fraction:
         whole = math.ceil(units)
     elif mode == "down":
         whole = math.floor(units)
-    else:
-        whole = int(math.copysign(math.floor(abs(units) + Fraction(1, 2)), units))
+    else:  # ties away from zero, with no float on the way
+        whole = math.floor(abs(units) + Fraction(1, 2)) * (1 if units >= 0 else -1)
     return whole * step
 
 
@@ -505,3 +505,64 @@ def test_a_chain_of_600_defines_is_computed_by_every_path(tmp_path: Path) -> Non
     run = clause("run", str(path), str(table), "--format", "jsonl")
     assert run.code == 0, run.err
     assert [row["results"]["deep"]["value"] for row in map(json.loads, run.out.splitlines())] == [600, 601]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_whole_unit_rounding_matches_fraction_on_a_grid_of_signs_and_ties(mode: str) -> None:
+    from engine.values import round_units
+
+    for numerator in range(-60, 61):
+        for denominator in range(1, 13):  # halves (ties) at every even denominator
+            expected = _fraction_round(Fraction(numerator, denominator), Fraction(1), mode)
+            assert round_units(numerator, denominator, mode) == expected, (numerator, denominator)
+
+
+@pytest.mark.parametrize(("value", "increment", "mode", "rounded"), [
+    (Decimal("1.2"), Decimal("0.01"), "half_up", "1.20"),            # the increment's places
+    (Decimal("2.675"), Decimal("0.01"), "half_up", "2.68"),          # a tie away from zero
+    (Decimal("-2.675"), Decimal("0.01"), "half_up", "-2.68"),
+    (Decimal("2.675"), Decimal("0.01"), "half_even", "2.68"),        # 8 is even
+    (Decimal("2.665"), Decimal("0.01"), "half_even", "2.66"),
+    (Decimal("-2.671"), Decimal("0.01"), "down", "-2.68"),           # toward -infinity
+    (Decimal("-2.679"), Decimal("0.01"), "up", "-2.67"),             # toward +infinity
+    (Decimal("0.0149"), Decimal("0.010"), "half_up", "0.010"),       # 0.010 is hundredths, written to 3 places
+    (Decimal("0.015"), Decimal("0.010"), "half_up", "0.020"),
+    (Decimal("7.5"), Decimal("1"), "half_even", "8"),
+    (Decimal("12345"), Decimal("1E+1"), "half_up", "12350"),         # tens
+    (Fraction(10, 3), Decimal("0.001"), "half_up", "3.333"),
+    (Fraction(-20, 3), Decimal("0.001"), "half_up", "-6.667"),
+    (Fraction(1, 8000), Decimal("0.001"), "half_even", "0.000"),     # 0.000125 is below half a unit
+    (Fraction(1, 2000), Decimal("0.001"), "half_even", "0.000"),     # 0.0005: a tie, to even
+    (Fraction(1, 2000), Decimal("0.001"), "half_up", "0.001"),
+    (Decimal("1" + "0" * 45 + ".5"), Decimal("1"), "half_up", "1" + "0" * 44 + "1"),  # past 40 digits
+])
+def test_round_to_decides_each_mode_on_the_exact_value(value: Any, increment: Decimal, mode: str,
+                                                       rounded: str) -> None:
+    result = round_to(value, increment, mode)
+    assert str(result) == rounded or format(result, "f") == rounded
+    assert result == _fraction_round(Fraction(value), Fraction(increment), mode)
+
+
+def test_compiled_readings_follow_each_scenarios_branches_as_the_reference_does() -> None:
+    # One compiled shape, scenarios taking different branches by turns: each one's readings
+    # are the reference evaluator's (the compiled code keeps the unions it has made).
+    program = load_contract(SERIES_B)
+    base = {"issue_date": "2003-03-03", "shares_issued": 20_000_000, "common_shares_outstanding": 100_000_000,
+            "average_current_market_price": "4.41", "conversion_price": "3.41", "security": "common"}
+    scenarios = [{**base, "consideration": "19060000.00"},                                # triggers
+                 {**base, "consideration": "99000000.00", "security": "convertible"},     # $4.95 a share: no
+                 {**base, "consideration": "19060000.00", "security": "convertible"},     # 6(b)(2) read
+                 {**base, "consideration": "19060000.00", "exemption": "employee_plan"}]  # exempt
+    names = ("adjustment_triggered", "new_conversion_price", "new_conversion_rate")
+    triggered, readings = [], set()
+    for facts in scenarios * 3:
+        valid = validate_mapping(program, facts).values
+        reference = Evaluation(program, valid)
+        compiled = compiled_evaluation(program, valid, names)
+        for name in names:
+            assert compiled.rule(name).value == reference.rule(name).value, (facts, name)
+            assert compiled.rule(name).readings == reference.rule(name).readings, (facts, name)
+        triggered.append(compiled.rule("adjustment_triggered").value)
+        readings.add(compiled.rule("adjustment_triggered").readings)
+    assert triggered == [True, False, True, False] * 3
+    assert len(readings) == 2  # a Convertible Security's issue reads the 6(b)(2) granting day as well
