@@ -136,6 +136,68 @@ class TableRunner:
                 outcomes[index] = self._scalar_row(batch, index)
         return [o for o in outcomes if o is not None]
 
+    def batch_arrow(self, batch: TableBatch) -> tuple[Any, list[Outcome]]:
+        """Parquet: the batch's result columns as Arrow, vectorised rows without a Python
+        object per row; the rows the scalar path computes are merged in input order."""
+        import numpy as np
+        import pyarrow as pa
+
+        from runner.columnar import Col, arrow_column
+
+        program = self.program
+        size = batch.table.num_rows
+        given, columns, ok = given_columns(program, batch)
+        pieces: list[tuple[Any, Any]] = []
+        if ok.any():
+            shape = self.shape(given)
+            if any(n in shape.unsupported for n in self.chosen):
+                ok[:] = False
+            else:
+                values, bad = shape.evaluate(columns, size, self.chosen)
+                ok &= ~bad
+        picked = ok.nonzero()[0]
+        if len(picked):
+            names = pa.array(batch.names, pa.string()).take(pa.array(picked))
+            arrays: dict[str, Any] = {"scenario": names}
+            missing: set[str] = set()
+            for name in self.chosen:
+                value = values[name].value
+                t = T.strip_optional(program.rules[name].type)
+                array = None
+                if isinstance(value, Col):
+                    sub = Col(value.kind, value.a[picked], value.scale,
+                              None if value.den is None else value.den[picked], value.enum,
+                              none=None if value.none is None else value.none[picked])
+                    array = arrow_column(sub, len(picked), t)
+                    if array is None:
+                        array = _arrow_column(scalar_values(sub, len(picked)), t, None)
+                else:
+                    if isinstance(value, Unknown):
+                        missing |= value.missing
+                    array = _arrow_column([value] * len(picked), t, None)
+                arrays[name] = array
+            arrays["missing"] = pa.array([sorted(missing)] * len(picked), pa.list_(pa.string()))
+            arrays["errors"] = pa.array([[]] * len(picked), pa.list_(pa.string()))
+            pieces.append((picked, pa.table(arrays)))
+        rest = (~ok).nonzero()[0]
+        failed: list[Outcome] = []
+        if len(rest):
+            outcomes = [self._scalar_row(batch, int(i)) for i in rest]
+            failed = [o for o in outcomes if o.failed]
+            pieces.append((rest, outcomes_table(program, self.chosen, outcomes)))
+        if len(pieces) == 1:
+            return pieces[0][1], failed
+        first, second = pieces[0][1], pieces[1][1]
+        columns_out = {}
+        for name in first.column_names:
+            a, b = first.column(name), second.column(name)
+            if a.type != b.type:
+                a, b = _common(a, b, T.strip_optional(program.rules[name].type) if name in program.rules else None)
+            columns_out[name] = pa.chunked_array(a.chunks + b.chunks, a.type)
+        table = pa.table(columns_out)
+        order = np.concatenate([pieces[0][0], pieces[1][0]])
+        return table.take(pa.array(np.argsort(order, kind="stable"))), failed
+
     def _scalar(self, batch: TableBatch, rows: list[int], given: frozenset[str],
                 names: list[str]) -> dict[int, tuple[list[Any], list[Any]]] | None:
         """Results the columns do not compute, by the scalar compiled code, row by row."""
@@ -316,6 +378,46 @@ class _JsonlOut:
         pass
 
 
+def outcomes_table(program: Program, chosen: Sequence[str], outcomes: list[Outcome],
+                   axes: Sequence[str] = (), axes_values: Sequence[Sequence[Decimal]] | None = None) -> Any:
+    import pyarrow as pa
+
+    arrays = {"scenario": pa.array([o.name for o in outcomes], pa.string())}
+    for index, axis in enumerate(axes):
+        assert axes_values is not None
+        column = [p[index] for p in axes_values]
+        scale = max(_scale(v) for v in column) if column else 0
+        arrays[axis] = pa.array([v.quantize(Decimal(1).scaleb(-scale)) for v in column], pa.decimal128(38, scale))
+    for name in chosen:
+        t = T.strip_optional(program.rules[name].type)
+        arrays[name] = _arrow_column([o.cells.get(name) for o in outcomes], t, None)
+    arrays["missing"] = pa.array([o.missing for o in outcomes], pa.list_(pa.string()))
+    arrays["errors"] = pa.array([o.errors for o in outcomes], pa.list_(pa.string()))
+    return pa.table(arrays)
+
+
+def _common(a: Any, b: Any, t: T.Type | None) -> tuple[Any, Any]:
+    """Two pieces of one column in one Arrow type: the wider decimal scale, or canonical text."""
+    import pyarrow as pa
+
+    if pa.types.is_decimal(a.type) and pa.types.is_decimal(b.type):
+        wider = pa.decimal128(38, max(a.type.scale, b.type.scale))
+        return a.cast(wider), b.cast(wider)
+    if pa.types.is_null(a.type):
+        return a.cast(b.type), b
+    if pa.types.is_null(b.type):
+        return a, b.cast(a.type)
+
+    def text(column: Any) -> Any:
+        if pa.types.is_string(column.type):
+            return column
+        kind = t or T.ANY
+        return pa.chunked_array([pa.array([None if v is None else _plain(encode(v, kind)) for v in column.to_pylist()],
+                                          pa.string())])
+
+    return text(a), text(b)
+
+
 class _ParquetOut:
     """Parquet: one row group per batch; the schema is the first batch's."""
 
@@ -329,25 +431,31 @@ class _ParquetOut:
         self.schema: Any = None
 
     def write(self, outcomes: list[Outcome], axes_values: Sequence[Sequence[Decimal]] | None = None) -> None:
+        self.write_table(outcomes_table(self.program, self.chosen, outcomes, self.axes, axes_values))
+
+    def write_table(self, table: Any) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        arrays = {"scenario": pa.array([o.name for o in outcomes], pa.string())}
-        for index, axis in enumerate(self.axes):
-            assert axes_values is not None
-            column = [p[index] for p in axes_values]
-            scale = max(_scale(v) for v in column) if column else 0
-            arrays[axis] = pa.array([v.quantize(Decimal(1).scaleb(-scale)) for v in column], pa.decimal128(38, scale))
-        for name, t in zip(self.chosen, self.types, strict=True):
-            arrays[name] = _arrow_column([o.cells.get(name) for o in outcomes], t,
-                                         None if self.schema is None else self.schema.field(name).type)
-        arrays["missing"] = pa.array([o.missing for o in outcomes], pa.list_(pa.string()))
-        arrays["errors"] = pa.array([o.errors for o in outcomes], pa.list_(pa.string()))
-        table = pa.table(arrays)
         if self.writer is None:
-            self.schema = table.schema
+            # Money columns keep the scale their values need; a later batch is cast to it.
+            fields = [pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]
+            self.schema = pa.schema(fields)
             self.writer = pq.ParquetWriter(self.path, self.schema)
-        self.writer.write_table(table.cast(self.schema))
+        columns = []
+        for field_ in self.schema:
+            column = table.column(field_.name)
+            if column.type != field_.type:
+                if pa.types.is_decimal(column.type) and pa.types.is_decimal(field_.type) \
+                        and column.type.scale > field_.type.scale:
+                    raise ValueError(f"`{field_.name}` needs {column.type.scale} decimal places in a later batch "
+                                     f"than the {field_.type.scale} of the first")
+                name = field_.name
+                t = T.strip_optional(self.program.rules[name].type) if name in self.program.rules else None
+                column = _common(column, pa.chunked_array([], field_.type), t)[0] \
+                    if pa.types.is_string(field_.type) else column.cast(field_.type)
+            columns.append(column)
+        self.writer.write_table(pa.table(columns, schema=self.schema))
 
     def close(self) -> None:
         if self.writer is None:
@@ -428,7 +536,13 @@ def run_tables(program: Program, paths: Sequence[Path], fmt: str, out: Any,
                 if writer is None:
                     writer = open_writer(program, fmt, out, results)
                 if runner is None:
-                    runner = TableRunner(program, fmt, results)
+                        runner = TableRunner(program, fmt, results)
+                if fmt == "parquet":
+                    table, failed = runner.batch_arrow(batch)
+                    writer.write_table(table)
+                    yield from failed
+                    yield from (Outcome("") for _ in range(table.num_rows - len(failed)))
+                    continue
                 outcomes = runner.batch(batch)
                 writer.write(outcomes)
                 yield from outcomes
