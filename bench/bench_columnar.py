@@ -157,7 +157,6 @@ def hand_loop(table: Path, sample: int, directory: Path) -> tuple[float, list[An
 
 def check_all(table: Path, out: Path, hand_prices: list[Any]) -> tuple[int, int]:
     """Every row of OUT against the scalar compiled path; returns (rows checked, ties among them)."""
-    from engine import types as T
     from engine.api import load_contract
     from engine.compile import shape_for, validate_fast
     from engine.values import encode
