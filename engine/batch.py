@@ -543,8 +543,9 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from engine.limits import TABLE_ROWS
     from engine.outputs import atomic_output, check_destination
 
-    destination: Path | None = Path(args.output) if args.output else None
     paths, missing = expand(args.scenarios)
+    directory = _output_directory(args)
+    destination: Path | None = Path(args.output) if args.output and directory is None else None
     if destination is not None:  # before any work, and never over an input
         check_destination(destination, force=args.force, inputs=[args.contract, *paths], what="the results")
     program = load_contract(args.contract)
@@ -552,8 +553,9 @@ def run_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for given in missing:
         err.write(Diagnostic(f"no scenario file matches {given}", Span(given, 0, 0, 0, 0)).render() + "\n")
     workers = args.workers if args.workers and args.workers > 0 else (os.cpu_count() or 1)
-    if _columnar(args, paths):  # tables: the columnar evaluator (runner/), the scalar path row by row where needed
-        return _run_tables(program, args, paths, missing, destination, out, err)
+    if _columnar(args, paths) or directory is not None or getattr(args, "engine", "local") == "dask":
+        # tables: the columnar evaluator (runner/), the scalar path row by row where needed, in partitions
+        return _run_tables(program, args, paths, missing, destination, out, err, directory, workers)
     items = (item for path in paths for item in items_of(Path(path)))
     count = count_items(paths)
     if args.format == "table" and count > TABLE_ROWS:
@@ -597,8 +599,9 @@ def _columnar(args: argparse.Namespace, paths: Sequence[Path | str]) -> bool:
 
 
 def _run_tables(program: Program, args: argparse.Namespace, paths: Sequence[Path | str], missing: list[str],
-                destination: Path | None, out: TextIO, err: TextIO) -> int:
-    from runner.run import run_tables
+                destination: Path | None, out: TextIO, err: TextIO, directory: Path | None = None,
+                workers: int = 1) -> int:
+    from runner.run import Plan, run_partitioned
 
     chosen = [n.strip() for n in args.results.split(",") if n.strip()] if getattr(args, "results", None) else None
     unknown = [n for n in chosen or () if n not in program.results]
@@ -608,29 +611,57 @@ def _run_tables(program: Program, args: argparse.Namespace, paths: Sequence[Path
         return 1
     scenario_files = [str(p) for p in paths if Path(p).suffix.lower() in SCENARIO_SUFFIXES]
     if scenario_files:
-        err.write(Diagnostic("--format parquet is written from tables (CSV, JSON Lines, Parquet), "
-                             "not scenario files", Span(scenario_files[0], 0, 0, 0, 0)).render() + "\n")
+        err.write(Diagnostic(f"--format {args.format} with --engine, --evaluator or -o DIR/ is written from tables "
+                             "(CSV, JSON Lines, Parquet), not scenario files",
+                             Span(scenario_files[0], 0, 0, 0, 0)).render() + "\n")
         return 1
-    if args.format == "parquet" and destination is None:
+    if args.format == "parquet" and destination is None and directory is None:
         err.write(Diagnostic("--format parquet writes a file: give it with -o FILE",
                              Span("<command line>", 0, 0, 0, 0)).render() + "\n")
         return 1
     from engine.outputs import atomic_output
 
+    engine = getattr(args, "engine", "local") or "local"
+    plan = Plan(workers=workers, engine=engine, scheduler=getattr(args, "scheduler", None),
+                evaluator=getattr(args, "evaluator", None) or "columnar",
+                part_rows=getattr(args, "partition_rows", None), directory=directory,
+                scratch=destination.parent if destination is not None else None)
     binary = args.format == "parquet"
-    output: contextlib.AbstractContextManager[Any] = \
+    output: contextlib.AbstractContextManager[Any] = contextlib.nullcontext(None) if directory is not None else \
         atomic_output(destination, binary=binary, what="the results", **({} if binary else {"newline": ""})) \
         if destination else contextlib.nullcontext(out)
     total = failures = 0
     with output as handle:
-        for outcome in run_tables(program, [Path(p) for p in paths], args.format, handle, chosen):
-            total += 1
-            if outcome.failed:
+        for done in run_partitioned(program, args.contract, [Path(p) for p in paths], args.format, handle, chosen,
+                                    chosen if args.format == "jsonl" else None, plan):
+            total += done.rows
+            for name, report in done.reports:
+                if failures < SHOWN_FAILURES:
+                    err.write(f"scenario {name}: failed\n{report}\n")
                 failures += 1
-                if failures <= SHOWN_FAILURES:
-                    err.write(f"scenario {outcome.name}: failed\n{outcome.report}\n")
+            failures += done.failed - len(done.reports)
     if failures > SHOWN_FAILURES:
         err.write(f"… and {failures - SHOWN_FAILURES} more failed scenarios (their errors are in the output)\n")
+    where = destination or directory
     err.write(f"{total} scenarios, {failures} failed" + (f", {len(missing)} inputs not found" if missing else "")
-              + (f"; written to {destination}" if destination else "") + "\n")
+              + (f"; written to {where}" if where else "") + "\n")
     return 1 if failures or missing else 0
+
+
+def _output_directory(args: argparse.Namespace) -> Path | None:
+    """`-o DIR/` (or an existing directory): one output file per input partition."""
+    given = getattr(args, "output", None)
+    if not given or not (given.endswith(("/", os.sep)) or Path(given).is_dir()):
+        return None
+    directory = Path(given)
+    if directory.exists() and not directory.is_dir():
+        raise ClauseError([Diagnostic("is not a directory", Span(given, 0, 0, 0, 0))])
+    directory.mkdir(parents=True, exist_ok=True)
+    earlier = sorted(directory.glob("part-*"))
+    if earlier and not args.force:
+        raise ClauseError([Diagnostic(f"already holds {len(earlier)} partition files; not overwriting them",
+                                      Span(given, 0, 0, 0, 0),
+                                      help="pass --force to replace them, or choose another -o DIR/")])
+    for old in earlier:
+        old.unlink()
+    return directory

@@ -109,10 +109,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="jsonl: one `clause eval --format json` object a line; csv, parquet (needs -o): "
                      "one column per result")
     run.add_argument("--results", metavar="A,B,C", default=None,
-                     help="csv/parquet: the result columns (default: the results that vary with the table's facts)")
-    run.add_argument("-o", "--output", metavar="FILE")
+                     help="csv/parquet: the result columns (default: the results that vary with the table's "
+                     "facts); jsonl: the results each line holds (default: every one)")
+    run.add_argument("-o", "--output", metavar="FILE", help="the output file; DIR/ for a file per partition")
     run.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
-    run.add_argument("--workers", type=int, default=None, help="worker processes (default: every core)")
+    run.add_argument("--workers", type=int, default=None,
+                     help="worker processes, or Dask workers of the local cluster (default: every core)")
+    run.add_argument("--engine", choices=("local", "dask"), default="local",
+                     help="dask: tables in partitions on a Dask cluster (--scheduler, else a local cluster)")
+    run.add_argument("--scheduler", metavar="ADDRESS", help="--engine dask: the scheduler, e.g. tcp://10.0.0.5:8786")
+    run.add_argument("--evaluator", choices=("columnar", "scalar"), default="columnar",
+                     help="tables: columnar (default), or every row by the scalar compiled path")
+    run.add_argument("--partition-rows", type=int, default=None, metavar="N",
+                     help="tables: rows per partition (a worker's task; a file of -o DIR/)")
 
     sweep = sub.add_parser("sweep", help="evaluate a grid of scenarios varying facts of a base scenario",
                            description="Vary facts of a base scenario over a grid (or parallel axes) and write "

@@ -32,6 +32,7 @@ kept as (row mask, names) pairs.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -78,7 +79,7 @@ class Col:
     none: Any = None  # rows whose value is none (an optional value); None: no row
 
     def take(self, index: Any) -> Col:
-        if self.kind == "records":
+        if self.kind in ("records", "record"):
             raise Unsupported("a list inside an aggregate")
         return Col(self.kind, self.a[index], self.scale, None if self.den is None else self.den[index], self.enum,
                    level=1, none=None if self.none is None else self.none[index])
@@ -116,6 +117,7 @@ class ColumnarShape:
         self.constants = constant_rules(program) if "_constant_rules" not in program.__dict__ \
             else program.__dict__["_constant_rules"]
         self.unsupported: set[str] = set()
+        self._facts_free: Any = None
         # Dry run on a one-row batch of zeros: which results vectorise.
         for name in self.results:
             try:
@@ -125,12 +127,67 @@ class ColumnarShape:
             except (ArithmeticError, ValueError, TypeError, KeyError):
                 pass  # a failure of the zero row, not of the construct
 
+    def fact_free(self, name: str) -> tuple[Any, frozenset[str]] | None:
+        """A rule the columns cannot compute whose value does not depend on the given facts
+        (a fold over a list fact left to its default of []): its value and readings, once,
+        from the reference evaluator with every given fact unknown; None when it depends on them."""
+        from engine.evaluate import Evaluation
+
+        if self._facts_free is None:
+            self._facts_free = Evaluation(self.program, {})
+        try:
+            done = self._facts_free.rule(name)
+        except Exception:
+            return None
+        if getattr(done, "error", None) is not None:
+            return None
+        # Unknown only for facts no row gives (say `events`): the same on every row. Unknown
+        # for a given fact: the rows' own values decide, so the rule goes row by row.
+        if isinstance(done.value, Unknown) and done.value.missing & self.given:
+            return None
+        return done.value, frozenset(done.readings)
+
+    def may_be_unknown(self, e: ast.Expr) -> bool:
+        """Whether ``e`` may read a fact no row gives (without a default), or a rule with
+        readings, through the rules and functions it names: over-approximated."""
+        program = self.program
+        seen: set[str] = set()
+        stack: list[Any] = [e]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, ast.Name):
+                name = node.name
+                if name in program.facts and name not in self.given and program.facts[name].decl.default is None:
+                    return True
+                if name in program.rules and name not in seen:
+                    seen.add(name)
+                    decl = program.rules[name].decl
+                    if decl.uses.names or getattr(decl, "circular", False):
+                        return True
+                    stack.append(decl.expr)
+            elif isinstance(node, ast.FunctionDecl) and node.uses.names:
+                return True
+            elif isinstance(node, ast.Call) and node.function in program.functions \
+                    and node.function not in seen:
+                seen.add(node.function)
+                stack.append(program.functions[node.function].decl)
+            if dataclasses.is_dataclass(node):
+                for item in dataclasses.fields(node):
+                    if item.name != "span" and not item.name.endswith("_span"):
+                        stack.append(getattr(node, item.name))
+            elif isinstance(node, (tuple, list)):
+                stack.extend(node)
+        return False
+
     def evaluate(self, columns: dict[str, Col], size: int,
                  results: Sequence[str] | None = None) -> tuple[dict[str, RuleValue], Any]:
         """The values and readings of ``results`` (the vectorised ones by default), and the bad-row mask."""
         wanted = [r for r in self.results if r not in self.unsupported] if results is None else list(results)
         run = _Run(self, columns, _Context(size))
         values = {name: run.rule(name) for name in wanted}
+        for name, done in values.items():
+            if isinstance(done.value, Col) and done.value.kind == "record":
+                raise Unsupported(f"`{name}` is a record")
         return values, run.context.bad
 
 
@@ -247,6 +304,11 @@ class _Run:
         try:
             value = self.ev(info.decl.expr, {})
             readings = self.readings
+        except Unsupported:
+            folded = self.shape.fact_free(name)
+            if folded is None:
+                raise
+            value, readings = folded[0], Readings(set(folded[1]))
         finally:
             self.active, self.readings, self.items, self.depth, self.reading_mask = saved
         done = self.rules[name] = RuleValue(value, readings)
@@ -430,8 +492,7 @@ class _Run:
             if isinstance(condition, Unknown):
                 then = self.ev(e.then, scope)
                 otherwise = self.ev(e.otherwise, scope)
-                if isinstance(then, Col) or isinstance(otherwise, Col):
-                    raise Unsupported("an undecided if with computed branches")
+                # As the reference: undetermined on every row; a branch known per row adds nothing.
                 return unknown(condition, *[b for b in (then, otherwise) if isinstance(b, Unknown)])
             return self.ev(e.then if condition else e.otherwise, scope)
         bits = self.boolean(condition).a
@@ -534,6 +595,53 @@ class _Run:
         days = np.array(sorted(d for d in holidays if first <= d.year <= last), dtype="datetime64[D]")
         moved = np.busday_offset(dates, count, roll="backward" if count > 0 else "forward", holidays=days)
         return Col("date", moved.astype(np.int64), level=day.level)
+
+    def c_Index(self, e: ast.Index, scope: dict[str, Any]) -> Any:
+        target = self.ev(e.target, scope)
+        index = self.ev(e.index, scope)
+        pending = [v for v in (target, index) if isinstance(v, Unknown)]
+        if pending:  # a list no row gives
+            return unknown(*pending)
+        raise Unsupported("an item of a list")
+
+    def c_InEffect(self, e: ast.InEffect, scope: dict[str, Any]) -> Any:
+        source = self.ev(e.source, scope)
+        on = self.ev(e.on, scope)
+        pending = [v for v in (source, on) if isinstance(v, Unknown)]
+        if pending:
+            return unknown(*pending)
+        raise Unsupported("the item in effect on a day")
+
+    def c_Sort(self, e: ast.Sort, scope: dict[str, Any]) -> Any:
+        source = self.ev(e.source, scope)
+        if isinstance(source, Unknown):  # a list fact no row gives
+            return source
+        raise Unsupported("sorting a list")
+
+    def c_Fold(self, e: ast.Fold, scope: dict[str, Any]) -> Any:
+        # As the reference: the initial state first, then the list; only a list no row gives vectorises.
+        source = self.ev(e.source, scope)
+        if not isinstance(source, Unknown):
+            raise Unsupported(f"`{e.kind}` over a list")
+        try:
+            state = self.ev(e.initial, scope)
+        except Unsupported:
+            # The initial state is built from the given facts only (no fact left unknown, no
+            # reading): known on every row, so the fold waits for the list alone.
+            if self.shape.may_be_unknown(e.initial):
+                raise
+            return source
+        return unknown(state, source) if isinstance(state, Unknown) else source
+
+    def c_RecordLiteral(self, e: ast.RecordLiteral, scope: dict[str, Any]) -> Any:
+        values = {name: self.ev(expr, scope) for name, expr in e.fields}
+        pending = [v for v in values.values() if isinstance(v, Unknown)]
+        if pending:
+            return unknown(*pending)
+        if self.items is not None:
+            raise Unsupported("a record inside an aggregate")
+        # A record per row: its fields read (`.price`) or the record given to a fold; never a result.
+        return Col("record", None, fields=values)
 
     def c_Aggregate(self, e: ast.Aggregate, scope: dict[str, Any]) -> Any:
         source = self.ev(e.source, scope)

@@ -99,10 +99,13 @@ def default_results(program: Program, given: frozenset[str]) -> list[str]:
 class TableRunner:
     """Evaluates batches of one table; keeps the compiled shapes between batches."""
 
-    def __init__(self, program: Program, fmt: str, chosen: Sequence[str]):
+    def __init__(self, program: Program, fmt: str, chosen: Sequence[str], lines: Sequence[str] | None = None):
         self.program = program
         self.fmt = fmt
         self.chosen = list(chosen)
+        # JSON lines: every result (as `clause eval --format json`), or those --results names.
+        self.line_names = list(lines) if lines is not None else list(program.results)
+        self.subset = lines is not None and list(lines) != list(program.results)
         self.shapes: dict[frozenset[str], ColumnarShape] = {}
         self.lines = LineFormat(program)
         self.index = {name: i for i, name in enumerate(program.results)}
@@ -121,7 +124,7 @@ class TableRunner:
         outcomes: list[Outcome | None] = [None] * size
         if ok.any():
             shape = self.shape(given)
-            wanted = program.results if self.fmt == "jsonl" else self.chosen
+            wanted = self.line_names if self.fmt == "jsonl" else self.chosen
             values, bad = shape.evaluate(columns, size, [n for n in wanted if n not in shape.unsupported])
             ok &= ~bad
             rows = [int(i) for i in ok.nonzero()[0]]
@@ -130,6 +133,8 @@ class TableRunner:
             if scalar_unsupported is None:
                 ok[:] = False
             else:
+                if unsupported:  # a row the scalar code refused is evaluated whole, with its errors
+                    rows = [row for row in rows if row in scalar_unsupported]
                 self._fill(batch, rows, values, scalar_unsupported, outcomes, given)
         for index in range(size):
             if outcomes[index] is None:
@@ -210,19 +215,19 @@ class TableRunner:
         for row in rows:
             valid = validate_fast(self.program, row_facts(batch, row))
             if valid is None:
-                return None
+                continue
             try:
                 computed, readings = compiled.run(valid.values)
             except Exception:
-                return None
+                continue
             out[row] = (list(computed), list(readings))
         return out
 
     def _fill(self, batch: TableBatch, rows: list[int], values: dict[str, Any],
               unsupported: dict[int, tuple[list[Any], list[Any]]], outcomes: list[Outcome | None],
               given: frozenset[str]) -> None:
-        program = self.program
-        wanted = program.results if self.fmt == "jsonl" else self.chosen
+        wanted = self.line_names if self.fmt == "jsonl" else self.chosen
+        line_indexed = [(self.index[n], n) for n in self.line_names]
         import numpy as np
 
         picked = np.array(rows, dtype=np.int64)
@@ -259,7 +264,7 @@ class TableRunner:
         # A result that is the same constant, with the same readings, on every row is written once.
         same: dict[str, str] = {}
         if self.fmt == "jsonl" and rows:
-            for index, result in enumerate(program.results):
+            for index, result in line_indexed:
                 if result in values and not hasattr(values[result].value, "kind") \
                         and not values[result].readings.masked:
                     same[result] = self.lines.part(index, columns[result][0], readings[result][0])
@@ -268,7 +273,7 @@ class TableRunner:
             extra = unsupported.get(row)
             if self.fmt == "jsonl":
                 parts = []
-                for index, result in enumerate(program.results):
+                for index, result in line_indexed:
                     if result in same:
                         parts.append(same[result])
                     elif result in columns:
@@ -310,6 +315,12 @@ class TableRunner:
         rows = evaluate_item(self.program, item, "jsonl")
         row = rows[0]
         data = json.loads(row.text, parse_float=Decimal)
+        if self.subset and self.fmt == "jsonl":  # the results --results names, in its order
+            data = json.loads(row.text)
+            found = data.get("results", {})
+            data["results"] = {n: found[n] for n in self.line_names if n in found}
+            row.text = json.dumps(data, ensure_ascii=False)
+            data = json.loads(row.text, parse_float=Decimal)
         cells: dict[str, Any] = {}
         missing: set[str] = set()
         results = data.get("results", {})
@@ -332,14 +343,16 @@ def _decoded(value: Any, t: T.Type) -> Any:
 
 
 class _CsvOut:
-    def __init__(self, program: Program, out: TextIO, chosen: Sequence[str], axes: Sequence[str] = ()):
+    def __init__(self, program: Program, out: TextIO, chosen: Sequence[str], axes: Sequence[str] = (),
+                 header: bool = True):
         import csv
 
         self.program = program
         self.chosen = list(chosen)
         self.types = [program.rules[n].type for n in chosen]
         self.csv = csv.writer(out, lineterminator="\n")
-        self.csv.writerow(["scenario", *axes, *chosen, "missing", "errors"])
+        if header:
+            self.csv.writerow(["scenario", *axes, *chosen, "missing", "errors"])
 
     def write(self, outcomes: list[Outcome], axes_values: Sequence[Sequence[Decimal]] | None = None) -> None:
         for index, o in enumerate(outcomes):
@@ -551,6 +564,80 @@ def run_tables(program: Program, paths: Sequence[Path], fmt: str, out: Any,
     finally:
         if writer is not None:
             writer.close()
+
+
+@dataclass
+class Plan:
+    """How `clause run` evaluates its tables: where, on how many processes, in what partitions."""
+
+    workers: int = 1
+    engine: str = "local"  # or "dask"
+    scheduler: str | None = None
+    evaluator: str = "columnar"  # or "scalar"
+    part_rows: int | None = None  # rows per partition (default: by format)
+    directory: Path | None = None  # -o DIR/: one file per partition
+    scratch: Path | None = None  # Dask, one output file: where its partitions' files are written first
+
+
+def part_rows_for(fmt: str, lines: Sequence[str] | None, program: Program) -> int:
+    """Rows per partition: a JSON line of every result is ~17 KB for §6(b); a partition is held
+    in memory once, so it is cut to about 64 MB of output."""
+    if fmt == "jsonl" and (lines is None or len(lines) > 16):
+        return 4_096
+    return 32_768
+
+
+def run_partitioned(program: Program, contract: str, paths: Sequence[Path], fmt: str, out: Any,
+                    chosen: Sequence[str] | None, lines: Sequence[str] | None, plan: Plan) -> Iterator[Any]:
+    """Every table, cut into partitions, on local worker processes or a Dask cluster; yields each
+    partition's summary (rows, failures) in order. ``out`` is the output handle (None: -o DIR/)."""
+    import shutil
+    import tempfile
+
+    from runner import parallel
+
+    results = list(chosen) if chosen else None
+    if results is None:
+        first = next((b for p in paths for b in read_batches(p)), None)
+        given = frozenset(n for n in (first.table.column_names if first else ()) if n in program.facts)
+        results = default_results(program, given)
+    job = parallel.make_job(program, contract, fmt, results, lines, plan.evaluator)
+    rows = plan.part_rows or part_rows_for(fmt, lines, program)
+    parts = parallel.partitions(list(paths), rows)
+    sink: Any = None
+    if out is not None:
+        writer = open_writer(program, fmt, out, results)  # the CSV header, the Parquet schema
+        sink = writer.write_table if fmt == "parquet" else out.write
+    count = 0
+    try:
+        if plan.engine == "dask":
+            directory = plan.directory
+            scratch = None
+            if directory is None:  # one output: the partitions' files joined once all are written
+                scratch = Path(tempfile.mkdtemp(prefix=".clause-parts-", dir=plan.scratch))
+                directory = scratch
+            try:
+                for done in parallel.run_dask(program, job, parts, plan.workers, plan.scheduler, directory):
+                    count += 1
+                    yield done
+                if scratch is not None:
+                    parallel.join_parts(scratch, fmt, count, sink if fmt == "parquet" else _binary(out))
+            finally:
+                if scratch is not None:
+                    shutil.rmtree(scratch, ignore_errors=True)
+        elif plan.workers <= 1:
+            yield from parallel.run_in_process(job, program, parts, plan.directory, sink)
+        else:
+            yield from parallel.run_local(program, job, parts, plan.workers, out, plan.directory, sink)
+    finally:
+        if out is not None:
+            writer.close()
+
+
+def _binary(out: Any) -> Any:
+    """A text handle's bytes underneath (flushed first), for copying partition files into it."""
+    out.flush()
+    return getattr(out, "buffer", out)
 
 
 def open_writer(program: Program, fmt: str, out: Any, results: Sequence[str], axes: Sequence[str] = ()) -> Any:

@@ -267,6 +267,10 @@ def to_column(array: pa.ChunkedArray | pa.Array, t: T.Type) -> tuple[Col, Any]:
             parsed = pc.strptime(pc.if_else(pa.array(valid), array, "1970-01-01"), format="%Y-%m-%d", unit="s",
                                  error_is_null=True)
             valid &= _not_null(parsed)
+            # strptime rolls 2003-02-30 over to March 2: a date is read only when it prints back as written.
+            printed = pc.strftime(parsed.fill_null(0), format="%Y-%m-%d")
+            valid &= pc.equal(printed, pc.if_else(pa.array(valid), array, "")).fill_null(False) \
+                .to_numpy(zero_copy_only=False)
             days = parsed.fill_null(0).cast(pa.date32()).cast(pa.int32()).to_numpy(zero_copy_only=False)
             return Col("date", days.astype(np.int64)), valid
     elif t == T.BOOLEAN:

@@ -1,0 +1,417 @@
+"""`clause run` on partitions: worker processes on this machine, or a Dask cluster.
+
+A table is cut into partitions of consecutive rows (``part_rows`` each, the
+same cut whatever runs them). A worker gets a partition's fact columns as one
+Arrow IPC buffer and the contract as its text and SHA-256; it checks and
+compiles the contract once (kept by its hash for the worker's next
+partitions), evaluates the partition with the columnar evaluator (the scalar
+path for the rows and results it cannot carry), and writes the partition's
+output itself:
+
+- into the output file, at the partition's place (local workers, one output
+  file): a worker waits only for the size of the partitions before its own,
+  then writes with ``pwrite``; nothing per row crosses a process boundary;
+- as its own file ``part-NNNNN.EXT`` in an output directory (``-o DIR/``, and
+  always on Dask): written to a temporary name and renamed, so a partition run
+  twice (a worker lost and its task retried) replaces its file and never
+  duplicates a row;
+- or back to the parent (standard output, a pipe, Parquet into one file).
+
+The parent reads the input (pyarrow's readers), hands out partitions with a
+bounded number in flight, so memory stays flat, and counts rows and failures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import signal
+import tempfile
+from collections import deque
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.check import Program
+
+SHOWN_FAILURES = 20
+EXTENSIONS = {"jsonl": "jsonl", "csv": "csv", "parquet": "parquet"}
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a worker needs besides a partition: the contract and what to write."""
+
+    contract: str  # the path the contract was loaded from, as given (its includes are read beside it)
+    shown: str  # program.path: the `contract` of every JSON line
+    text: str
+    digest: str  # SHA-256 of text
+    fmt: str
+    chosen: tuple[str, ...]  # CSV/Parquet columns
+    lines: tuple[str, ...] | None  # JSON lines: the results written (None: every one)
+    evaluator: str = "columnar"  # or "scalar": every row by the scalar compiled path
+
+
+@dataclass
+class Part:
+    """Rows ``first``.. of one input table: names, lines and fact columns (Arrow IPC)."""
+
+    index: int
+    path: str
+    first: int
+    names: list[str]
+    lines: list[int]
+    columns: bytes
+    raw: bool  # CSV: the columns as read, name column included (for the position of a bad cell)
+
+
+@dataclass
+class PartDone:
+    index: int
+    rows: int = 0
+    failed: int = 0
+    reports: list[tuple[str, str]] = field(default_factory=list)  # the first failures: name, report
+    data: Any = None  # the "return" sink: bytes, or an Arrow table for Parquet
+    error: str | None = None  # the partition could not be written
+
+
+def make_job(program: Program, contract: str, fmt: str, chosen: Sequence[str], lines: Sequence[str] | None,
+             evaluator: str = "columnar") -> Job:
+    text = Path(contract).read_bytes()
+    return Job(contract, program.path, text.decode("utf-8"), hashlib.sha256(text).hexdigest(), fmt,
+               tuple(chosen), None if lines is None else tuple(lines), evaluator)
+
+
+# ---------------------------------------------------------------- partitions
+
+
+def partitions(paths: Sequence[Path], part_rows: int) -> Iterator[Part]:
+    """Every input table cut into partitions of at most ``part_rows`` rows, numbered in order."""
+    import pyarrow as pa
+
+    from runner.tables import read_batches
+
+    index = 0
+    for path in paths:
+        for batch in read_batches(path):
+            raw = batch.raw is not None and batch.path.lower().endswith(".csv")
+            table: Any = batch.raw if raw else batch.table
+            for start in range(0, table.num_rows, part_rows):
+                piece = table.slice(start, part_rows)
+                sink = pa.BufferOutputStream()
+                with pa.ipc.new_stream(sink, piece.schema) as writer:
+                    writer.write_table(piece)
+                stop = start + piece.num_rows
+                yield Part(index, batch.path, batch.first_index + start, batch.names[start:stop],
+                           batch.lines[start:stop], sink.getvalue().to_pybytes(), raw)
+                index += 1
+
+
+def _batch(part: Part) -> Any:
+    import pyarrow as pa
+
+    from runner.tables import NAME_COLUMNS, TableBatch
+
+    table = pa.ipc.open_stream(part.columns).read_all()
+    if part.raw:
+        facts = table.drop_columns([c for c in table.column_names if c.lower() in NAME_COLUMNS])
+        return TableBatch(part.path, part.names, part.lines, facts, part.first, table)
+    return TableBatch(part.path, part.names, part.lines, table, part.first)
+
+
+# ---------------------------------------------------------------- in a worker
+
+_PROGRAMS: dict[str, Program] = {}
+_RUNNERS: dict[tuple[Any, ...], Any] = {}
+_SHARED: Any = None  # local workers writing one file: (condition, next partition, its offset, fd, aborted)
+
+
+def program_of(job: Job) -> Program:
+    """The contract, checked and compiled once per process, from its text (verified by its hash)."""
+    found = _PROGRAMS.get(job.digest)
+    if found is None:
+        from engine.check import check_file
+
+        data = job.text.encode("utf-8")
+        if hashlib.sha256(data).hexdigest() != job.digest:
+            raise ValueError("the contract's text does not match its hash")
+        found = check_file(job.contract, content=data)
+        found.path = job.shown
+        _PROGRAMS[job.digest] = found
+    return found
+
+
+def _runner(job: Job, program: Program) -> Any:
+    from runner.run import TableRunner
+
+    key = (job.digest, job.fmt, job.chosen, job.lines)
+    found = _RUNNERS.get(key)
+    if found is None:
+        found = _RUNNERS[key] = TableRunner(program, job.fmt, job.chosen, job.lines)
+    return found
+
+
+def evaluate_part(job: Job, part: Part) -> tuple[Any, list[Any], int]:
+    """The partition's output (text, or an Arrow table for Parquet), its failed outcomes, its rows."""
+    from runner.run import outcomes_table
+
+    program = program_of(job)
+    runner = _runner(job, program)
+    batch = _batch(part)
+    size = batch.table.num_rows if batch.table.num_columns else len(part.names)
+    if job.evaluator == "scalar":
+        outcomes = [runner._scalar_row(batch, i) for i in range(size)]
+        if job.fmt == "parquet":
+            return outcomes_table(program, job.chosen, outcomes), [o for o in outcomes if o.failed], size
+    elif job.fmt == "parquet":
+        table, failed = runner.batch_arrow(batch)
+        return table, failed, size
+    else:
+        outcomes = runner.batch(batch)
+    failed = [o for o in outcomes if o.failed]
+    if job.fmt == "jsonl":
+        return "".join(o.text + "\n" for o in outcomes), failed, size
+    return csv_text(program, job.chosen, outcomes, header=False), failed, size
+
+
+def csv_text(program: Program, chosen: Sequence[str], outcomes: list[Any], header: bool) -> str:
+    from runner.run import _CsvOut
+
+    out = io.StringIO()
+    writer = _CsvOut(program, out, chosen, header=header)
+    writer.write(outcomes)
+    return out.getvalue()
+
+
+def parquet_bytes(table: Any) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    sink = pa.BufferOutputStream()
+    pq.write_table(_strings_for_nulls(table), sink)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def _strings_for_nulls(table: Any) -> Any:
+    """A column with no value at all is written as text, as the one-file writer writes it."""
+    import pyarrow as pa
+
+    if not any(pa.types.is_null(f.type) for f in table.schema):
+        return table
+    return table.cast(pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f
+                                 for f in table.schema]))
+
+
+def run_part(job: Job, part: Part, sink: tuple[str, str]) -> PartDone:
+    """Evaluate one partition and write it where ``sink`` says: ("dir", DIRECTORY), ("shared", ""),
+    or ("return", "")."""
+    kind, where = sink
+    done = PartDone(part.index)
+    data: Any = None
+    try:
+        data, failed, done.rows = evaluate_part(job, part)
+        done.failed = len(failed)
+        done.reports = [(o.name, o.report) for o in failed[:SHOWN_FAILURES]]
+    except Exception as problem:  # never leave the partitions after this one waiting
+        done.error = f"partition {part.index} could not be evaluated: {type(problem).__name__}: {problem}"
+        data = None
+    if kind == "shared":
+        _place(part.index, b"" if data is None else data.encode("utf-8"), done)
+    elif kind == "dir" and done.error is None:
+        _write_part(job, Path(where), part.index, data)
+    elif kind == "return":
+        done.data = data
+    return done
+
+
+def part_name(index: int, fmt: str) -> str:
+    return f"part-{index:05d}.{EXTENSIONS[fmt]}"
+
+
+def _write_part(job: Job, directory: Path, index: int, data: Any) -> None:
+    """The partition's own file, complete or absent: written aside, then renamed over any earlier try."""
+    if job.fmt == "parquet":
+        payload = parquet_bytes(data)
+    elif job.fmt == "csv":
+        payload = (csv_text(program_of(job), job.chosen, [], header=True) + data).encode("utf-8")
+    else:
+        payload = data.encode("utf-8")
+    target = directory / part_name(index, job.fmt)
+    handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".partial")
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(payload)
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _place(index: int, data: bytes, done: PartDone) -> None:
+    """Write this partition at its place in the shared output: after every partition before it."""
+    condition, turn, offset, descriptor, aborted = _SHARED
+    with condition:
+        while turn.value != index:
+            if aborted.value:
+                return
+            condition.wait(1.0)
+        start = offset.value
+        offset.value = start + len(data)
+        turn.value = index + 1
+        condition.notify_all()
+    view = memoryview(data)
+    written = 0
+    try:
+        while written < len(view):
+            written += os.pwrite(descriptor, view[written:], start + written)
+    except OSError as error:
+        done.error = f"cannot write the results: {error.strerror or error}"
+
+
+def _init_worker(shared: Any) -> None:
+    global _SHARED
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's
+    _SHARED = shared
+
+
+# ---------------------------------------------------------------- the parent
+
+
+def _regular_file(handle: Any) -> bool:
+    import stat
+
+    try:
+        return stat.S_ISREG(os.fstat(handle.fileno()).st_mode)
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return False
+
+
+def run_local(program: Program, job: Job, parts: Iterator[Part], workers: int, handle: Any,
+              directory: Path | None, writer: Any) -> Iterator[PartDone]:
+    """Partitions on ``workers`` processes (forked: they share the checked contract). Yields each
+    partition's summary in order; ``writer`` writes what comes back to the parent."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    _PROGRAMS[job.digest] = program
+    shared = None
+    if directory is not None:
+        sink = ("dir", str(directory))
+    elif job.fmt != "parquet" and _regular_file(handle):
+        handle.flush()
+        forked: Any = multiprocessing.get_context("fork")
+        start = os.lseek(handle.fileno(), 0, os.SEEK_END)
+        shared = (forked.Condition(), forked.Value("q", 0, lock=False), forked.Value("q", start, lock=False),
+                  handle.fileno(), forked.Value("b", 0, lock=False))
+        sink = ("shared", "")
+    else:
+        sink = ("return", "")
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" not in methods:
+        sink = ("return", "") if directory is None else sink
+        shared = None
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(shared,))
+    pending: deque[Any] = deque()
+    try:
+        for part in parts:
+            pending.append(pool.submit(run_part, job, part, sink))
+            while len(pending) >= workers * 2:
+                yield _collected(pending.popleft().result(), writer, shared)
+        while pending:
+            yield _collected(pending.popleft().result(), writer, shared)
+    except BaseException:
+        if shared is not None:
+            shared[4].value = 1
+        for future in pending:
+            future.cancel()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if shared is not None:
+        os.lseek(handle.fileno(), shared[2].value, os.SEEK_SET)
+
+
+def _collected(done: PartDone, writer: Any, shared: Any) -> PartDone:
+    if done.error is not None:
+        if shared is not None:
+            shared[4].value = 1
+        raise RuntimeError(done.error)
+    if done.data is not None:
+        writer(done.data)
+        done.data = None
+    return done
+
+
+def run_in_process(job: Job, program: Program, parts: Iterator[Part], directory: Path | None,
+                   writer: Any) -> Iterator[PartDone]:
+    _PROGRAMS[job.digest] = program
+    sink = ("dir", str(directory)) if directory is not None else ("return", "")
+    for part in parts:
+        yield _collected(run_part(job, part, sink), writer, None)
+
+
+def run_dask(program: Program, job: Job, parts: Iterator[Part], workers: int, scheduler: str | None,
+             directory: Path) -> Iterator[PartDone]:
+    """Partitions as tasks of a Dask cluster (``scheduler``, or a local cluster of ``workers``
+    processes), each writing its own file in ``directory``; a bounded number in flight."""
+    import distributed
+
+    dask: Any = distributed  # untyped
+    Client, LocalCluster, as_completed = dask.Client, dask.LocalCluster, dask.as_completed
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        client = Client(cluster)
+    try:
+        [shared_job] = client.scatter([job], broadcast=True)
+        window = max(2 * len(client.scheduler_info().get("workers", {})), 4)
+        running = as_completed()
+        waiting: dict[int, PartDone] = {}
+        following = 0
+        for part in parts:
+            running.add(client.submit(run_part, shared_job, part, ("dir", str(directory)),
+                                      key=f"clause-part-{job.digest[:16]}-{part.index:05d}", pure=False))
+            while running.count() >= window:
+                done = next(running).result()
+                waiting[done.index] = done
+                while following in waiting:
+                    yield _collected(waiting.pop(following), None, None)
+                    following += 1
+        for future in running:
+            done = future.result()
+            waiting[done.index] = done
+            while following in waiting:
+                yield _collected(waiting.pop(following), None, None)
+                following += 1
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def join_parts(directory: Path, fmt: str, count: int, out: Any) -> None:
+    """The partitions' files, in order, as one output (CSV: one header)."""
+    import shutil
+
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        writer = None
+        for index in range(count):
+            table = pq.read_table(directory / part_name(index, fmt))
+            if writer is None:
+                writer = out
+            writer(table)
+        return
+    for index in range(count):
+        with (directory / part_name(index, fmt)).open("rb") as part:
+            if fmt == "csv":  # the output's header is written once, before the partitions
+                part.readline()
+            shutil.copyfileobj(part, out, 1 << 20)
