@@ -649,13 +649,16 @@ def _run_tables(program: Program, args: argparse.Namespace, paths: Sequence[Path
 
 
 def _output_directory(args: argparse.Namespace) -> Path | None:
-    """`-o DIR/` (or an existing directory): one output file per input partition."""
+    """`-o DIR/` (the trailing slash says it): one output file per input partition."""
     given = getattr(args, "output", None)
-    if not given or not (given.endswith(("/", os.sep)) or Path(given).is_dir()):
+    if not given or not given.endswith(("/", os.sep)):
         return None
     directory = Path(given)
     if directory.exists() and not directory.is_dir():
         raise ClauseError([Diagnostic("is not a directory", Span(given, 0, 0, 0, 0))])
+    if args.format == "table":
+        raise ClauseError([Diagnostic("-o DIR/ writes a file per partition of a table: give --format jsonl, csv "
+                                      "or parquet", Span(given, 0, 0, 0, 0))])
     directory.mkdir(parents=True, exist_ok=True)
     earlier = sorted(directory.glob("part-*"))
     if earlier and not args.force:

@@ -55,7 +55,8 @@ _KEY_BYTES = 32
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _ENGINE = Path(__file__).resolve().parent
 _GRAMMAR = _ENGINE.parent / "grammar" / "clause.lark"
-_CACHES = ("_scenario_model", "_compiled_shapes", "_compiled_unsupported", "_fast_facts", "_batch_rows")
+_CACHES = ("_scenario_model", "_compiled_shapes", "_compiled_unsupported", "_fast_facts", "_batch_rows",
+           "_required_facts")
 
 
 def cache_dir() -> Path | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -826,11 +826,10 @@ class _Checker:
         if t != T.BOOLEAN and not T.is_error(t):
             self.error(f"{what} must be a boolean, not {t}", e.span)
 
-    def value_types(self) -> dict[str, T.Type]:
-        """Types of the facts and rules checked so far, for narrowing."""
-        found: dict[str, T.Type] = {name: info.type for name, info in self.facts.items()}
-        found.update({name: info.type for name, info in self.rules.items()})
-        return found
+    def value_types(self) -> Mapping[str, T.Type]:
+        """Types of the facts and rules checked so far, for narrowing: a view, not a copy (a copy
+        per `if` and `and` made checking quadratic in the size of the file)."""
+        return _ValueTypes(self.facts, self.rules)
 
     def infer_name(self, e: ast.Name, scope: dict[str, T.Type]) -> T.Type:
         name = e.name
@@ -1060,8 +1059,26 @@ class _Checker:
             return named_zone("America/New_York")
 
 
+class _ValueTypes(Mapping[str, T.Type]):
+    """The type of each fact and rule checked so far (a rule's over a fact's of the same name)."""
+
+    def __init__(self, facts: Mapping[str, FactInfo], rules: Mapping[str, RuleInfo]):
+        self.facts = facts
+        self.rules = rules
+
+    def __getitem__(self, name: str) -> T.Type:
+        rule = self.rules.get(name)
+        return rule.type if rule is not None else self.facts[name].type
+
+    def __iter__(self) -> Iterator[str]:
+        return iter({**dict.fromkeys(self.facts), **dict.fromkeys(self.rules)})
+
+    def __len__(self) -> int:
+        return len(self.facts.keys() | self.rules.keys())
+
+
 def _narrowed(
-    condition: ast.Expr, scope: dict[str, T.Type], lookup: dict[str, T.Type], when: bool
+    condition: ast.Expr, scope: dict[str, T.Type], lookup: Mapping[str, T.Type], when: bool
 ) -> dict[str, T.Type]:
     """The scope after `condition` is known to be `when`: `x is not none` makes x non-optional."""
     if isinstance(condition, ast.IsNone) and isinstance(condition.operand, ast.Name):

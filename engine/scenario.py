@@ -631,17 +631,21 @@ def check_requirements(program: Program, values: Mapping[str, object], scenario:
     """Every record a scenario gives meets its type's `require` conditions, or ClauseError."""
     if not program.requirements:
         return
+    checked = _facts_with_requirements(program)
+    names = [name for name in values if name in checked]
+    if not names:  # the usual row: no fact holds a record that has requirements
+        return
     from engine.evaluate import Evaluation, EvaluationError
 
-    # A requirement may look at the scenario's other facts (a change names an earlier grant).
-    evaluation = Evaluation(program, values)
+    evaluation: Evaluation | None = None
     diagnostics: list[Diagnostic] = []
-    for name, value in values.items():
-        info = program.facts.get(name)
-        if info is None:
-            continue
-        for where, record, record_type in _records(value, info.type, 0):
+    for name in names:
+        info = program.facts[name]
+        for where, record, record_type in _records(values[name], info.type, 0):
             for requirement in program.requirements.get(record_type.name, ()):
+                if evaluation is None:
+                    # A requirement may look at the scenario's other facts (a change names an earlier grant).
+                    evaluation = Evaluation(program, values)
                 try:
                     held = evaluation.ev(requirement.condition, dict(record))
                 except EvaluationError:
@@ -650,6 +654,21 @@ def check_requirements(program: Program, values: Mapping[str, object], scenario:
                     diagnostics.append(_requirement_diagnostic(scenario, name, where, requirement.message, record))
     if diagnostics:
         raise ClauseError(diagnostics, scenario.sources if scenario else None)
+
+
+def _facts_with_requirements(program: Program) -> frozenset[str]:
+    """The facts whose value may hold a record with `require` conditions (worked out once)."""
+    found = program.__dict__.get("_required_facts")
+    if not isinstance(found, frozenset):
+        def has(t: T.Type) -> bool:
+            t = T.strip_optional(t)
+            if isinstance(t, T.ListType):
+                return has(t.element)
+            return isinstance(t, T.RecordType) and t.name in program.requirements
+
+        found = program.__dict__["_required_facts"] = frozenset(
+            name for name, info in program.facts.items() if has(info.type))
+    return found
 
 
 def _records(value: object, t: T.Type, item: int) -> list[tuple[int, dict[str, object], T.RecordType]]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import os
 import re
 from collections.abc import Callable
@@ -179,6 +180,29 @@ def _status_word(point: Point) -> str:
     return (point.status or "").capitalize()
 
 
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Templates compiled once, kept in the contract cache's directory (private to the user; Jinja
+    checks each entry against its template's source), so a memo does not compile them every run."""
+    from engine import cache
+
+    directory = cache.cache_dir()
+    return None if directory is None else _bytecode_cache_in(str(directory))
+
+
+@functools.cache
+def _bytecode_cache_in(directory: str) -> jinja2.BytecodeCache | None:
+    from engine import cache
+
+    if not cache._private_directory(Path(directory)):
+        return None
+    target = Path(directory) / "templates"
+    try:
+        target.mkdir(mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(target))
+
+
 def environment(fmt_name: str, extra_dirs: list[str] | None = None) -> jinja2.Environment:
     """The sandboxed environment for one format; ``extra_dirs`` are searched before the built-in templates."""
     dirs = [*(extra_dirs or []), str(TEMPLATES)]
@@ -186,7 +210,7 @@ def environment(fmt_name: str, extra_dirs: list[str] | None = None) -> jinja2.En
     finalize = _html_finalize if fmt_name == "html" else _md_finalize
     env = ImmutableSandboxedEnvironment(loader=loader, undefined=jinja2.StrictUndefined, autoescape=True,
                                         finalize=finalize, trim_blocks=True, lstrip_blocks=True,
-                                        keep_trailing_newline=True)
+                                        keep_trailing_newline=True, bytecode_cache=_bytecode_cache())
     env.filters.update({
         "phrase": html_phrase if fmt_name == "html" else md_phrase,
         "code_spans": html_code_spans if fmt_name == "html" else md_code_spans,

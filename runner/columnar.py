@@ -589,10 +589,7 @@ class _Run:
         low, high = int(day.a.min()), int(day.a.max())
         first = (EPOCH + dt.timedelta(days=low)).year - 1
         last = (EPOCH + dt.timedelta(days=high)).year + 2 + abs(count) // 200
-        holidays = calendar._holidays
-        for year in range(first, last + 1):
-            _ = dt.date(year, 1, 1) in holidays  # loads the year
-        days = np.array(sorted(d for d in holidays if first <= d.year <= last), dtype="datetime64[D]")
+        days = np.array(calendar.holidays_between(first, last), dtype="datetime64[D]")
         moved = np.busday_offset(dates, count, roll="backward" if count > 0 else "forward", holidays=days)
         return Col("date", moved.astype(np.int64), level=day.level)
 

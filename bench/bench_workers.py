@@ -1,0 +1,83 @@
+"""`clause run --workers 2` against `--workers 1`: CSV → JSONL, the columnar and the scalar evaluator.
+
+    python bench/bench_workers.py [ROWS] [--results A,B,C]     (default: 1000000 rows, every result)
+
+In one run, on one CSV table of §6(b) scenarios (bench/scenarios.py), as child
+processes: `clause run contracts/series_b_preferred.clause TABLE --format jsonl
+-o OUT --workers W --evaluator E` for E in (columnar, scalar) and W in (1, 2),
+alternating. Reports each wall time, rows/s and the ratio of 2 workers to 1
+(target: at most 0.6), and checks that all four outputs are the same bytes
+(SHA-256 of each, computed while the next run is not running). Each output is
+deleted once hashed: a JSON line of every §6(b) result is ~17 KB.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from scenarios import write_csv  # noqa: E402
+
+CONTRACT = "contracts/series_b_preferred.clause"
+
+
+def digest(path: Path) -> str:
+    found = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 24):
+            found.update(chunk)
+    return found.hexdigest()
+
+
+def run(table: Path, out: Path, workers: int, evaluator: str, results: str | None) -> float:
+    command = [sys.executable, "-m", "engine.cli", "run", CONTRACT, str(table), "--format", "jsonl", "-o", str(out),
+               "--force", "--workers", str(workers), "--evaluator", evaluator]
+    if results:
+        command += ["--results", results]
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    assert done.returncode == 0, done.stderr[-2000:]
+    return seconds
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    results = None
+    if "--results" in args:
+        at = args.index("--results")
+        results = args[at + 1]
+        del args[at:at + 2]
+    rows = int(args[0]) if args else 1_000_000
+    evaluators = args[1].split(",") if len(args) > 1 else ["columnar", "scalar"]
+    with tempfile.TemporaryDirectory(dir=ROOT / "bench") as name:
+        directory = Path(name)
+        table = directory / "issues.csv"
+        with table.open("w", newline="", encoding="utf-8") as handle:
+            write_csv(rows, handle)
+        print(f"§6(b), {rows:,} scenarios, CSV → JSONL ({'results ' + results if results else 'every result'})")
+        digests = set()
+        for evaluator in evaluators:
+            seconds = {}
+            for workers in (1, 2):
+                out = directory / f"out-{evaluator}-{workers}.jsonl"
+                seconds[workers] = run(table, out, workers, evaluator, results)
+                size = out.stat().st_size
+                digests.add(digest(out))
+                out.unlink()
+                print(f"  {evaluator:8} --workers {workers}: {seconds[workers]:8.2f} s  "
+                      f"{rows / seconds[workers]:10,.0f} rows/s  ({size / 1e9:.2f} GB)", flush=True)
+            print(f"  {evaluator:8} 2 workers / 1 worker: {seconds[2] / seconds[1]:.2f} of the wall time")
+        assert len(digests) == 1, "the outputs differ"
+        print(f"  checked: the {2 * len(evaluators)} outputs are the same bytes (sha256 {digests.pop()[:16]}…)")
+
+
+if __name__ == "__main__":
+    main()
