@@ -19,6 +19,7 @@ no finite decimal expansion; an undetermined value is null.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ from typing import Any, TextIO
 
 from engine import types as T
 from engine.check import Program
-from engine.values import Unknown, encode
+from engine.values import Member, Unknown, encode, is_rounded
 from runner.columnar import ColumnarShape, scalar_values
 from runner.tables import TableBatch, cell_columns, given_columns, read_batches, row_facts
 
@@ -47,10 +48,10 @@ class Outcome:
 
 
 def _is_rounded(value: object) -> bool:
-    from engine import values
+    return bool(is_rounded(value))
 
-    check = getattr(values, "is_rounded", None)
-    return bool(check(value)) if check is not None else False
+
+_MEMO_CLASSES = frozenset({bool, int, str, dt.date, Unknown, Member, type(None)})
 
 
 class LineFormat:
@@ -63,21 +64,35 @@ class LineFormat:
         self.tails = [json.dumps({"type": T.category(t), "cites": program.cites.get(n, [])}, ensure_ascii=False)[1:-1]
                       for n, t in zip(program.results, self.types, strict=True)]
         self.contract = '{"contract": ' + json.dumps(program.path, ensure_ascii=False) + ', "scenario": '
+        self.memo: dict[tuple[Any, ...], str] = {}
 
     def part(self, index: int, value: object, used: frozenset[str] | set[str]) -> str:
+        # A result's JSON for a value seen before (a boolean, a date, an undetermined result)
+        # is looked up, not encoded again. Keys hold the exact class and, for a Decimal, its
+        # text (1.0 and 1.00 are equal but written differently); datetimes are never keys
+        # (equal instants in different zones are written differently).
+        cls = value.__class__
+        key: tuple[Any, ...] | None = None
+        if cls in _MEMO_CLASSES:
+            key = (index, cls, value, frozenset(used))
+        elif cls is Decimal:
+            key = (index, cls, str(value), frozenset(used))
+        if key is not None:
+            found = self.memo.get(key)
+            if found is not None:
+                return found
         if isinstance(value, Unknown):
-            data: dict[str, Any] = {"value": None}
-            missing: list[str] = sorted(value.missing)
+            text = self.heads[index] + '{"value": null, ' + self.tails[index] + ', "missing": ' \
+                + json.dumps(sorted(value.missing), ensure_ascii=False)
         else:
-            data = {"value": encode(value, self.types[index])}
-            if _is_rounded(value):
-                data["rounded"] = True
-            missing = []
-        text = self.heads[index] + json.dumps(data, ensure_ascii=False)[:-1] + ", " + self.tails[index] \
-            + ', "missing": ' + json.dumps(missing, ensure_ascii=False)
+            text = self.heads[index] + '{"value": ' + json.dumps(encode(value, self.types[index]), ensure_ascii=False) \
+                + (', "rounded": true, ' if is_rounded(value) else ", ") + self.tails[index] + ', "missing": []'
         if used:
             text += ', "readings": ' + json.dumps(sorted(used), ensure_ascii=False)
-        return text + "}"
+        text += "}"
+        if key is not None and len(self.memo) < 100_000:
+            self.memo[key] = text
+        return text
 
     def line(self, name: str, parts: Sequence[str], notes: Sequence[str]) -> str:
         text = self.contract + json.dumps(name, ensure_ascii=False) + ', "results": {' + ", ".join(parts) + "}"

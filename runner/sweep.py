@@ -156,6 +156,11 @@ def sweep_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     batch = TableBatch(str(args.scenario), table.column("scenario").to_pylist(), list(range(1, len(points) + 1)),
                        facts, 0, None)
     outcomes = runner.batch(batch)
+    if not args.results:  # by default the results the axes move: one value on every point is not a column
+        moved = [n for n in chosen if n == args.plot or len({repr(o.cells.get(n)) for o in outcomes}) > 1]
+        if moved != chosen:  # again, for the `missing` column of the results shown
+            chosen = moved
+            outcomes = TableRunner(program, "csv", chosen).batch(batch)
     failures = [o for o in outcomes if o.failed]
     for outcome in failures[:20]:
         err.write(f"scenario {outcome.name}: failed\n{outcome.report}\n")
@@ -223,7 +228,8 @@ def plot(handle: Any, fmt: str, result: str, kind: T.Type, axes: list[Axis], poi
                     and numbers[index] != numbers[index - 1]:
                 at = (xs[index] + xs[index - 1]) / 2
                 ax.axvline(at, color="#c0392b", linestyle="--", linewidth=1)
-                ax.annotate(f"flips at {axes[0].fact} ≈ {points[index][0]}", (at, 0.5), rotation=90,
+                ax.annotate(f"flips between {axes[0].fact} = {points[index - 1][0]:,f} and {points[index][0]:,f}",
+                            (at, 0.5), rotation=90,
                             color="#c0392b", fontsize=8, ha="right", va="center")
         ax.set_xlabel(axes[0].fact)
         ax.set_ylabel(result)
