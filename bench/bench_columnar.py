@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -41,6 +43,7 @@ from scenarios import rows  # noqa: E402
 CONTRACT = str(ROOT / "contracts" / "series_b_preferred.clause")
 RESULTS = ("price_per_share", "shares_deemed_outstanding", "adjustment_triggered", "new_conversion_price",
            "new_conversion_rate")
+CPU: list[float] = []  # CPU seconds of each measured run, in order
 OPTION = pa.struct([("shares", pa.int64()), ("exercise_price", pa.decimal128(12, 2))])
 
 
@@ -94,15 +97,21 @@ def write_table(count: int, path: Path) -> None:
     writer.close()
 
 
+def _children_cpu() -> float:
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def child(args: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak resident MB of `clause ARGS` in a child process."""
+    """Wall seconds and peak resident MB of `clause ARGS` in a child process (its CPU seconds in CPU)."""
     command = [sys.executable, "-c",
                "import resource, sys; from engine.cli import main; code = main(sys.argv[1:]); "
                "sys.stderr.write(f'PEAK {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n'); sys.exit(code)",
                *args]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _children_cpu()
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    CPU.append(_children_cpu() - cpu)
     assert done.returncode == 0, done.stderr[-2000:]
     peak = int(next(line for line in done.stderr.splitlines() if line.startswith("PEAK")).split()[1])
     return seconds, peak / 1024
@@ -124,9 +133,10 @@ def scalar_run(table: Path, sample: int, directory: Path) -> float:
             "from engine.batch import evaluate_all, items_of; p = load_contract(sys.argv[1]); "
             "out = open(sys.argv[3], 'w'); [out.write(r.text + '\\n') for r in "
             "evaluate_all(p, items_of(Path(sys.argv[2])), 1, 'jsonl')]")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _children_cpu()
     subprocess.run([sys.executable, "-c", code, CONTRACT, str(small), str(directory / "scalar.jsonl")], cwd=ROOT,
                    check=True)
+    CPU.append(_children_cpu() - cpu)
     return sample / (time.perf_counter() - start)
 
 
@@ -136,7 +146,7 @@ def hand_loop(table: Path, sample: int, directory: Path) -> tuple[float, list[An
 
     from engine.values import Member
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     source = pq.ParquetFile(table)
     prices: list[Any] = []
     out_rows: dict[str, list[Any]] = {name: [] for name in RESULTS}
@@ -155,6 +165,7 @@ def hand_loop(table: Path, sample: int, directory: Path) -> tuple[float, list[An
             prices.append(values[3])
             done += 1
     pq.write_table(pa.table(out_rows), directory / "hand.parquet")
+    CPU.append(time.process_time() - cpu)
     return done / (time.perf_counter() - start), prices
 
 
@@ -224,6 +235,13 @@ def main() -> None:
               f"→ columnar is {columnar / scalar:6.1f}×")
         print(f"  hand-written Decimal loop ({sample:,} rows, Parquet → Parquet): {hand:10,.0f} rows/s  "
               f"→ columnar is {columnar / hand:6.1f}×")
+        # Rows per CPU second: what each run costs, whatever else the machine is doing.
+        one_cpu, _, two_cpu, scalar_cpu, hand_cpu = CPU
+        per_cpu = count / one_cpu
+        print(f"  per CPU second: columnar {per_cpu:,.0f} (2 workers: {count / two_cpu:,.0f}), scalar "
+              f"{sample / scalar_cpu:,.0f}, hand-written {sample / hand_cpu:,.0f} → columnar is "
+              f"{per_cpu / (sample / scalar_cpu):.1f}× the scalar run, {per_cpu / (sample / hand_cpu):.1f}× the "
+              f"hand-written loop (load {os.getloadavg()[0]:.1f})")
         checked, ties = check_all(table, out, prices)
         print(f"  checked: all {checked:,} rows equal the scalar compiled path ({ties:,} ties at 0.0005); "
               f"the hand-written loop agrees on its {len(prices):,}")

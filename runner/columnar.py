@@ -1000,10 +1000,20 @@ def ratio_text(numerator: Any, denominator: Any, money: bool) -> Any | None:
         q, digit = np.divmod(q, 10)
         matrix[:, column] = digit
     r = remainder.copy()
+    integer_digits = matrix[:, :integer_places] != 0
+    significant = np.where(integer_digits.any(axis=1), integer_digits.argmax(axis=1), -1)
     for column in range(integer_places, width):
         r = r * 10
         digit, r = np.divmod(r, denominator)
         matrix[:, column] = digit
+        found = (significant < 0) & (digit != 0)
+        if found.any():
+            significant[found] = column
+        # Enough digits on every row: a terminating expansion to its end; any other to the rounding
+        # digit and one past it (what lies further is in the remainder, all rounding needs).
+        if column % 4 == 0 and ((r == 0) | (~terminating & (significant >= 0)
+                                            & (column >= significant + digits + 1))).all():
+            break
     sticky = r != 0
     nonzero = matrix != 0
     first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), integer_places - 1)
