@@ -365,7 +365,7 @@ class _Builder:
             self.facts_section(questions, stated),
             self.discussion(questions, others),
             self.qualifications(questions, stated),
-            self.dates_section(stated),
+            self.dates_section(questions),
             self.appendix_reasoning(questions, others),
         ]
         sections.append(self.appendix_clauses([s for s in sections if s is not None]))
@@ -494,15 +494,16 @@ class _Builder:
                 if leaves:
                     return P(lead, " ", capitalize(join_reasons(leaves)), ".")
                 return lead
-            if conditions and intro.startswith(("All", "Both", "This condition")):
-                n = len(conditions)
-                tail = " and no exception applies" if exceptions else ""
-                return P(lead, " ", "Both conditions are met" if n == 2 else
-                         f"All {count_words(n)} conditions are met" if n > 1 else "The condition is met", tail, ".")
+            met = [c for c in conditions if c.status == "met"]
+            if met and _any_of(intro):
+                return P(lead, " It suffices that ", _plain_label(met[0]), ".")
+            tail = ", and no exception applies" if exceptions else ""
+            if len(conditions) == 1 and met:
+                return P(lead, " ", capitalize(_plain_label(met[0])), tail, ".")
             if conditions:
-                met = [c for c in conditions if c.status == "met"]
-                if met:
-                    return P(lead, " It suffices that ", _plain_label(met[0]), ".")
+                n = len(conditions)
+                return P(lead, " ", "Both conditions are met" if n == 2 else
+                         f"All {count_words(n)} conditions are met", tail, ".")
             return lead
         timeline = self.timeline(q.name)
         if timeline is not None:
@@ -511,6 +512,14 @@ class _Builder:
         what = P(capitalize(P(words)), cites, f" {_verb(words)} ", value_frag(self.show(q.value, q.type)), ".")
         if q.explained:
             what = P(capitalize(P(q.explained)), cites, ".")
+        arithmetic = _arithmetic(point)
+        if arithmetic is not None:
+            what = P(what, " ", capitalize(arithmetic), ".")
+        if isinstance(q.value, dt.date):
+            day = q.value.astimezone(self.program.home_zone).date() if isinstance(q.value, dt.datetime) else q.value
+            flag = self.date_flag(q.name, day)
+            if flag is not None:
+                what = P(what, " ", capitalize(flag), ".")
         return what
 
     def decisive_phrase(self, q: Question) -> Phrase | None:
@@ -520,8 +529,8 @@ class _Builder:
         for reading, other in q.decisive.items():
             decl = self.program.readings[reading]
             parts.append(P("This answer turns on a reading the document leaves open: ", _first_sentence(decl.text),
-                           " On the other reading (", _first_sentence(decl.alternative or "").rstrip("."),
-                           "), the answer would be ", value_frag(other), "."))
+                           " On the other reading", _other_reading(decl.alternative),
+                           " the answer would be ", value_frag(other), "."))
         return P(*[P(p, " ") if i < len(parts) - 1 else p for i, p in enumerate(parts)])
 
     # ------------------------------------------------------------ sections
@@ -618,7 +627,10 @@ class _Builder:
         if section_name is None:
             return None
         if decl.pinpoint:
-            return Quote(f"… {decl.pinpoint} …", citation_list([section_name]), anchor(section_name))
+            section = self.program.sections.get(section_name)
+            texts = [" ".join(q.text.split()) for q in section.quotes] if section is not None else []
+            return Quote(_elided(" ".join(decl.pinpoint.split()), texts), citation_list([section_name]),
+                         anchor(section_name))
         found = self.explainer.rounding_words(name) if self.rounds(name) else None
         if found is not None:
             return Quote(found.text, citation_list([found.citation]), anchor(found.citation))
@@ -651,7 +663,7 @@ class _Builder:
         if q.type == T.BOOLEAN and conditions:
             met = [c for c in conditions if c.status == "met"]
             failing = [c for c in conditions if c.status != "met"]
-            any_of = intro.startswith(("At least", "Either", "Any", "This must"))
+            any_of = _any_of(intro)
             if any_of and q.value is True:
                 blocks.append(Paragraph(P("One alternative suffices, and it is met: ", _plain_label(met[0]),
                                           _reason_suffix(self.explainer, met[0]), ".")))
@@ -659,10 +671,19 @@ class _Builder:
                 blocks.append(Paragraph(P("None of the alternatives is met.")))
                 blocks.extend(Paragraph(P(capitalize(_because(self.explainer, c)), ".")) for c in failing)
             else:
-                if met:
+                # One or two conditions that stand for more (a Triggering Event is a Change of Control
+                # and a Rating Decline): say what made each of them hold, one level down.
+                held = [h for c in met if (h := _held(c)) is not None] if len(conditions) <= 2 else []
+                if held and len(met) == 1 and not failing:
+                    blocks.extend(Paragraph(h) for h in held)
+                elif met:
                     labels = join_phrases([_plain_label(c) for c in met], "; ", "; and ")
-                    lead = "Each condition is met: " if not failing else "These conditions are met: "
+                    if len(met) == 1:
+                        lead = "The condition is met: " if not failing else "This condition is met: "
+                    else:
+                        lead = "Each condition is met: " if not failing else "These conditions are met: "
                     blocks.append(Paragraph(P(lead, labels, ".")))
+                    blocks.extend(Paragraph(h) for h in held)
                 for c in failing:
                     blocks.append(Paragraph(P(capitalize(_because(self.explainer, c)), ".")))
             if exceptions:
@@ -689,8 +710,11 @@ class _Builder:
         if table is not None:
             blocks.append(table)
         how = _how(point)
-        if how is not None:
-            blocks.append(Paragraph(P("Computation: ", how, ".")))
+        if how is not None and q.explained and _arithmetic(point) is None:
+            # A value looked up, not computed (a time, a date from a calendar): the author's sentence says it.
+            blocks.append(Paragraph(P(capitalize(P(q.explained)), ".")))
+        elif how is not None:
+            blocks.append(Paragraph(P("Computation: ", _lower_phrase(how), ".")))
         else:
             detail = next((c for c in point.children if c.text), None)
             if detail is not None:
@@ -742,11 +766,13 @@ class _Builder:
         decisive = [(q, r) for q in questions for r in q.decisive]
         if decisive:
             items = []
-            for q, reading in decisive:
+            for reading in dict.fromkeys(r for _, r in decisive):
                 decl = self.program.readings[reading]
-                items.append(P("Decisive: ", " ".join(decl.text.split()), " On the other reading (",
-                               " ".join((decl.alternative or "").split()).rstrip("."), "), the answer to question ",
-                               str(questions.index(q) + 1), " would be ", value_frag(q.decisive[reading]), "."))
+                answers = [P("to question ", str(questions.index(q) + 1), " would be ", value_frag(q.decisive[reading]))
+                           for q, r in decisive if r == reading]
+                items.append(P("Decisive: ", " ".join(decl.text.split()), " On the other reading",
+                               _other_reading(decl.alternative), " the answer ",
+                               join_phrases(answers, "; the answer ", "; and the answer "), "."))
             section.blocks.append(Paragraph(P("Readings that decide an answer:")))
             section.blocks.append(Bullets(tuple(items)))
         relied: list[str] = []
@@ -794,43 +820,67 @@ class _Builder:
                                           "not tested.")))
         return section
 
-    def dates_section(self, stated: list[str]) -> Section:
-        section = Section("Dates Checked", "dates")
-        calendars = [make_calendar(name, decl.financial_code) for name, decl in self.program.calendars.items()]
-        if not calendars:
-            return section
-        business = next((c for c in calendars if c.code == "XFED"), calendars[0])
-        flagged: list[Phrase] = []
-        checked = 0
-        seen: set[tuple[str, dt.date]] = set()
-        for name in stated:
-            result = self.outcome.results[name]
-            value = result.value
+    def dated(self, questions: list[Question]) -> list[tuple[str, dt.date]]:
+        """The dates the memo states as a deadline or an act date: the answers, the values the answers
+        quote, and the dates given as facts (not every date the reasoning passed through)."""
+        names = [q.name for q in questions if q.determined]
+        for q in questions:
+            if q.determined and q.type == T.BOOLEAN:
+                names += sorted(_mentions(self.program, self.outcome.facts, q.name) - set(names))
+        out: list[tuple[str, dt.date]] = []
+        values = [(n, self.outcome.results[n].value) for n in names]
+        values += [(n, v) for n, v in self.outcome.facts.items() if n in self.program.facts]
+        for name, value in values:
             if isinstance(value, dt.datetime):
                 day = value.astimezone(self.program.home_zone).date()
             elif isinstance(value, dt.date):
                 day = value
             else:
                 continue
-            if (name, day) in seen:
-                continue
-            seen.add((name, day))
-            checked += 1
-            if business.is_day(day):
-                continue
-            why = business.holiday_name(day) or day.strftime("%A")
-            convention = ("it is computed with the document's business-day convention"
-                          if self.uses_calendar(name) else
-                          "the document states no business-day convention for it; whether an act due that day "
+            if (name, day) not in out:
+                out.append((name, day))
+        return out
+
+    def date_flag(self, name: str, day: dt.date) -> Phrase | None:
+        """'Saturday, July 4, 2009, is not a Business Day (Independence Day); the document states no
+        business-day convention for it; ...', or None for a Business Day."""
+        calendars = [make_calendar(n, decl.financial_code) for n, decl in self.program.calendars.items()]
+        if not calendars:
+            return None
+        business = next((c for c in calendars if c.code == "XFED"), calendars[0])
+        if business.is_day(day):
+            return None
+        why = business.holiday_name(day) or day.strftime("%A")
+        if name in self.program.facts:
+            convention = "it is a fact given, and the document states no business-day convention for acts on it"
+        elif self.uses_calendar(name):
+            convention = "it is computed with the document's business-day convention"
+        else:
+            convention = ("the document states no business-day convention for it; whether an act due that day "
                           "may be done on the next Business Day should be confirmed")
-            flagged.append(P(capitalize(P(self.noun_of(name))), ", ", value_frag(f"{day.strftime('%A')}, "
-                                                                                 f"{fmt.date(day)}"),
-                             f", is not a Business Day ({why}); ", convention, "."))
+        return P(value_frag(f"{day.strftime('%A')}, {fmt.date(day)}"), f", is not a Business Day ({why}); ",
+                 convention)
+
+    def dates_section(self, questions: list[Question]) -> Section:
+        section = Section("Dates Checked", "dates")
+        if not self.program.calendars:
+            return section
+        dated = self.dated(questions)
+        flagged: list[Phrase] = []
+        fine: list[Phrase] = []
+        for name, day in dated:
+            flag = self.date_flag(name, day)
+            if flag is None:
+                fine.append(P(self.noun_of(name), ", ", value_frag(f"{day.strftime('%A')}, {fmt.date(day)}")))
+            else:
+                flagged.append(P(capitalize(P(self.noun_of(name))), ", ", flag, "."))
         if flagged:
             section.blocks.append(Bullets(tuple(flagged)))
-        elif checked:
-            section.blocks.append(Paragraph(P(f"Each of the {count_words(checked)} dates stated falls on a Business "
-                                              "Day." if checked > 1 else "The date stated falls on a Business Day.")))
+        if fine:
+            lead = ("date stated falls on a Business Day: " if len(fine) == 1 else
+                    "dates stated fall on Business Days: ")
+            section.blocks.append(Paragraph(P("The other " if flagged else "The ", lead,
+                                              join_phrases(fine, "; ", "; and "), ".")))
         return section
 
     def rounds(self, name: str) -> bool:
@@ -943,6 +993,36 @@ def _first_sentence(text: str) -> str:
     return words
 
 
+def _elided(words: str, texts: list[str]) -> str:
+    """A pinpoint with an ellipsis where it cuts into a sentence of the provision, and none where it starts
+    a sentence (or a lettered clause: "(e) Except as provided ...") or ends one."""
+    found = next((t for t in texts if words in t), None)
+    if found is None:
+        return f"… {words} …"
+    at = found.index(words)
+    before = found[:at].rstrip()
+    starts = not before or before.endswith((".", ":", ";")) or re.search(r"(^|[.;:]\s*)\([a-z0-9]+\)$", before)
+    after = found[at + len(words):]
+    ends = not after.strip() or after.startswith((".", ";"))
+    return ("" if starts else "… ") + words + (after[:1] if ends and after[:1] in ".;" and after[:1] == "." else
+                                                "" if ends else " …")
+
+
+def _lower_phrase(phrase: Phrase) -> Phrase:
+    if not phrase or phrase[0].kind != "text":
+        return phrase
+    return Phrase([Frag("text", _lower_first(phrase[0].text)), *phrase[1:]])
+
+
+def _other_reading(alternative: str | None) -> str:
+    """' — that "Eastern Standard Time" means ... (5:00 p.m. EST is then 5:00 p.m. EDT) —': the alternative
+    set off by dashes, so its own parentheses never nest in the memo's."""
+    words = " ".join((alternative or "").split()).rstrip(".")
+    if not words:
+        return ","
+    return f" — {_lower_first(words)} —"
+
+
 def _lower_first(text: str) -> str:
     """'The holder may convert' → 'the holder may convert' (a name such as 'Series B' keeps its capital)."""
     first = text.split(" ", 1)[0]
@@ -954,6 +1034,44 @@ def _lower_first(text: str) -> str:
 def _plain_label(point: Point) -> Phrase:
     """A condition's words with its citation: 'the notice is given during the period (§ 1.1(b))'."""
     return point.text
+
+
+def _any_of(intro: str) -> bool:
+    """Whether a list of conditions is a disjunction, from the words that lead it."""
+    return intro.startswith(("At least", "Either", "Any", "This must", "One of"))
+
+
+def _conditions(point: Point) -> list[Point]:
+    return [c for c in point.children if c.status in ("met", "not met", "undetermined")]
+
+
+def _held(point: Point) -> Phrase | None:
+    """Why a condition made of others held: of a conjunction, every part; of a disjunction, only the branch
+    that decided ('a Change of Control (§ 7(c)(i)), as (a) a person or group ... owns 35% or more ...')."""
+    parts = _conditions(point)
+    if not parts:
+        return None
+    intro = point.intro or ""
+
+    def branch(part: Point) -> Phrase:
+        inner = _conditions(part)
+        if inner and _any_of(part.intro or ""):
+            decided = next((c for c in inner if c.status == "met"), None)
+            if decided is not None:
+                return P(_plain_label(part), ", because ", _plain_label(decided))
+        return _plain_label(part)
+
+    if _any_of(intro):
+        decided = next((c for c in parts if c.status == "met"), None)
+        if decided is None:
+            return None
+        return P(capitalize(_plain_label(point)), ", because ", branch(decided), ".")
+    if len(parts) == 1:
+        return P(capitalize(_plain_label(point)), ", because ", branch(parts[0]), ".")
+    lead = "Both of its conditions are met" if len(parts) == 2 else f"All {count_words(len(parts))} of its " \
+                                                                      "conditions are met"
+    return P(capitalize(_plain_label(point)), ". ", lead, ": ", join_phrases([branch(c) for c in parts], "; ",
+                                                                             "; and "), ".")
 
 
 def _reason_suffix(explainer: Explainer, point: Point) -> Phrase:
@@ -985,12 +1103,31 @@ def _how(point: Point) -> Phrase | None:
     if branch is not None and condition is not None and condition.claim is not None:
         text = branch.text
         if text and text[0].kind == "text":
-            first = text[0].text.removeprefix("so ").removeprefix("otherwise ")
+            first = _lower_first(text[0].text.removeprefix("so ").removeprefix("otherwise "))
             text = Phrase([Frag("text", first), *text[1:]])
         return P("as ", condition.claim, ", ", text)
     for child in point.children:
         if child.status is None and child.text and any(f.kind == "value" for f in child.text):
             return child.text
+    return None
+
+
+_OPERATORS = re.compile(r"[×÷+−]|\brounded\b")
+
+
+def _arithmetic(point: Point) -> Phrase | None:
+    """The arithmetic that reached a value ('$1,000 × 101.5% + $4.75 = $1,019.75'), without the condition
+    that chose it; None when the value was not computed (a date looked up, a fact passed through)."""
+    branch = next((c for c in point.children if c.role == "branch"), None)
+    candidates = [branch] if branch is not None else [c for c in point.children if c.status is None]
+    for candidate in candidates:
+        text = candidate.text
+        if not text or not _OPERATORS.search(text.plain) or not any(f.kind == "value" for f in text):
+            continue
+        if text[0].kind == "text":
+            first = _lower_first(text[0].text.removeprefix("so ").removeprefix("otherwise "))
+            text = Phrase([Frag("text", first), *text[1:]])
+        return text
     return None
 
 

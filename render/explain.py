@@ -294,7 +294,7 @@ def _status(value: object, kind: str = "condition") -> tuple[str, str]:
 _ARITH = {"+": "+", "-": "−", "*": "×", "/": "÷", "^": "^"}
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 3}
 _ROUNDING_WORDS = {"half_up": "to the nearest {unit}, halves rounded up", "half_even": "to the nearest {unit}, "
-                   "halves rounded to even", "up": "up to the next {unit}", "down": "down to {unit}"}
+                   "halves rounded to even", "up": "up to the next {unit}", "down": "down to a {unit}"}
 _REQUIRE = {"<": "less than", "<=": "at most", ">": "more than", ">=": "at least", "=": "equal to",
             "!=": "different from"}
 _REQUIRE_TIME = {"<": "before", "<=": "on or before", ">": "after", ">=": "on or after", "=": "at",
@@ -377,8 +377,11 @@ class Explainer:
             return None, []
         if isinstance(node, ast.Field):
             inner, cites = self.term(step.children[0]) if step.children else (None, [])
-            label = fmt.AGENCY_NAMES.get(node.name, humanize(node.name))
-            return (f"the {label} of {_strip_the(inner)}" if inner else None), cites
+            if not inner:
+                return None, cites
+            if node.name in fmt.AGENCY_NAMES:  # a field named for a party reads as a qualifier, not "the S&P of"
+                return f"{inner} ({fmt.AGENCY_NAMES[node.name]})", cites
+            return f"the {humanize(node.name)} of {_strip_the(inner)}", cites
         if isinstance(node, ast.Call):
             args = step.children
             if node.function == "local" and args:

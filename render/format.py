@@ -117,22 +117,33 @@ _ELLIPSIS = "…"
 
 
 def amount(value: Decimal) -> str:
-    """Money in prose: $2,500 for whole dollars, otherwise every digit ($2.83849, $1,020.50)."""
+    """Money in prose: $2,500 for whole dollars, otherwise every digit ($2.83849, $1,020.50).
+
+    A whole amount under $100 keeps its cents ($3.00, $10.00): such amounts are prices and dividends
+    per share, written beside others with cents ($3.41, $2.50), and "$3" there reads as a typo."""
+    if value == value.to_integral_value() and 0 < abs(value) < 100:
+        return money(value.quantize(Decimal("0.01")))
     if value == value.to_integral_value():
         sign = "-" if value < 0 else ""
         return f"{sign}${abs(int(value)):,}"
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -6:
-        return ("-" if value < 0 else "") + "$" + approx(abs(value), 6)
+        return ("-" if value < 0 else "") + "$" + approx(abs(value))
     return money(value.normalize())
 
 
-def approx(value: Decimal | int, places: int = 10) -> str:
-    """A number with at most ``places`` decimals, cut (not rounded) and marked with an ellipsis."""
+PLACES = 4  # decimals shown of a quotient that does not terminate, as a person writes it: 352.2999…
+
+
+def approx(value: Decimal | int, places: int = PLACES) -> str:
+    """A number with at most ``places`` decimals (more for a small number, to keep four significant
+    digits), cut (not rounded) and marked with an ellipsis."""
     if isinstance(value, int):
         return number(value)
     text = format_decimal(value)
     whole, _, fraction = text.partition(".")
+    if whole.lstrip("-") in ("", "0"):
+        places = max(places, len(fraction) - len(fraction.lstrip("0")) + 4)
     if len(fraction) <= places:
         return number(value)
     sign = "-" if whole.startswith("-") else ""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import html.parser
 import io
 import re
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from engine.api import Outcome, evaluate, load_contract
+from engine.check import Program
 from engine.errors import ClauseError
 from engine.scenario import load_scenario, parse_scenario
 from render import format as fmt
@@ -123,6 +125,43 @@ def test_change_of_control_short_answer_states_the_section_7e_reading_and_the_ot
     assert "Decisive: Section 7(e)" in _section(text, "Qualifications")
 
 
+def test_the_other_reading_is_set_off_by_dashes_and_stated_once_for_all_the_questions_it_decides() -> None:
+    window = _section(_memo("examples/special_conversion/before_window.yaml"), "Short Answers")
+    assert 'On the other reading — "Eastern Standard Time" means the time in New York as observed that day, ' \
+           "Eastern Daylight Time in summer (5:00 p.m. EST is then 5:00 p.m. EDT) — the answer would be yes" in window
+    text = _memo("examples/series_b/change_of_control.yaml", contract=SERIES_B)
+    decisive = _section(text, "Qualifications").split("Other readings relied on")[0]
+    assert decisive.count("- Decisive: Section 7(e)") == 1
+    assert "the answer to question 1 would be no: no Offer to Purchase is required; and the answer to question 2 " \
+           "would be no." in decisive
+
+
+def test_a_condition_that_stands_for_others_is_explained_one_level_down() -> None:
+    text = _memo("examples/series_b/change_of_control.yaml", contract=SERIES_B)
+    first = _section(text, "Discussion").split("### 2.")[0]
+    # The Triggering Event is a Change of Control (by clause (a), not (b) to (d)) and a Rating Decline.
+    assert "A Change of Control Triggering Event has occurred (§ 7(b)). Both of its conditions are met: a Change " \
+           "of Control (§ 7(c)(i)), because (a) a person or group other than the Permitted Holders owns 35% or " \
+           "more of the voting power" in first
+    assert "a Rating Decline (§ 7(c)(ix)), because a rating below the Issue Date Rating was assigned or " \
+           "reaffirmed within the period" in first
+    assert "substantially all the assets" not in first
+    answers = _section(text, "Short Answers")
+    assert "A Change of Control Triggering Event has occurred (§ 7(b)), and no exception applies." in answers
+    assert "It suffices" not in answers
+
+
+def test_a_computed_answer_shows_its_arithmetic_in_the_short_answer() -> None:
+    answers = _section(_memo("examples/series_b/optional_redemption.yaml", contract=SERIES_B), "Short Answers")
+    assert "2. **$1,019.75.** The optional redemption price per share (§ 8(b)) is $1,019.75. " \
+           "$1,000 × 101.5% + $4.75 = $1,019.75." in answers
+    assert "4. **July 4, 2009.** The last day to mail the Redemption Notice (§ 8(d)) is July 4, 2009. " \
+           "August 3, 2009 − 30 days = July 4, 2009." in answers
+    issue = _section(_memo("examples/series_b/anti_dilution_issuance.yaml", contract=SERIES_B), "Short Answers")
+    assert "($3.41 × 300,000,000 + $75,000,000) ÷ (300,000,000 + 30,000,000) = $3.3272…, rounded to the nearest " \
+           "tenth of a cent ($0.001), halves rounded up: $3.327." in issue
+
+
 def test_fractions_rounded_upward_is_decisive_for_705_against_706_shares() -> None:
     answers = _section(_memo("examples/special_conversion/converts_2000_of_5000.yaml"), "Short Answers")
     assert "into 705 shares of Common Stock" in answers
@@ -216,7 +255,7 @@ def test_failing_conditions_are_explained_with_their_distance() -> None:
 def test_a_value_is_computed_once_in_words_next_to_the_words_that_require_the_rounding() -> None:
     holder = _section(_memo("examples/special_conversion/holder_converts.yaml"), "Discussion")
     assert "> “… the Company shall round upward to the next whole number of shares …” (§ 1.2(a))" in holder
-    assert "Computation: $1,000 ÷ $1,000 × 352.2999904879… = 352.2999904879…, rounded up to the next whole " \
+    assert "Computation: $1,000 ÷ $1,000 × 352.2999… = 352.2999…, rounded up to the next whole " \
            "number: 353." in holder
     text = _memo("examples/series_b/anti_dilution_issuance.yaml", contract=SERIES_B)
     part = _section(text, "Discussion")
@@ -235,14 +274,23 @@ def test_dates_on_weekends_and_holidays_are_flagged_with_the_convention() -> Non
     dates = _section(text, "Dates Checked")
     assert "Saturday, July 4, 2009, is not a Business Day (Independence Day); the document states no " \
            "business-day convention for it" in dates
+    assert "Saturday, July 4, 2009, is not a Business Day (Independence Day)" in _section(text, "Short Answers")
+    # The Mandatory Redemption Date (a Sunday) decides nothing in an optional redemption in 2009.
+    assert "Mandatory" not in dates
+    assert "The other dates stated fall on Business Days: the time when conversion rights end before the " \
+           "redemption date, Friday, July 31, 2009; and the date fixed for the redemption, Monday, August 3, 2009." \
+           in dates
     holder = _section(_memo("examples/special_conversion/holder_converts.yaml"), "Dates Checked")
-    assert "falls on a Business Day" in holder
+    assert holder.startswith("The dates stated fall on Business Days: the last day to issue the shares, Friday, "
+                             "June 27, 2003; and the time when the Note and the Special Conversion Notice are "
+                             "surrendered, Wednesday, June 18, 2003.")
 
 
 # ---------------------------------------------------------------- no code in the prose
 
 
 _IDENTIFIER = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b")
+_CAMEL = re.compile(r"\b[A-Z]?[a-z]+(?:[A-Z][a-z0-9]+)+\b")  # BusinessDay, EasternStandardTime, conversionPrice
 
 
 def _prose(text: str) -> str:
@@ -251,15 +299,105 @@ def _prose(text: str) -> str:
     return "\n".join(re.sub(r"\| `[a-z0-9_]+` \|$", "|", line) for line in body.splitlines())
 
 
+class _HtmlProse(html.parser.HTMLParser):
+    """The text a reader sees in the HTML memo proper: no appendix, no name column, no style sheet."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.code: list[str] = []
+        self.skip: list[str] = []  # the open elements whose text is not prose
+        self.done = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        classes = dict(attrs).get("class") or ""
+        if tag == "section" and dict(attrs).get("id", "").startswith("appendix"):
+            self.done = True
+        if self.skip or tag in ("style", "title") or (tag == "td" and "name" in classes.split()):
+            self.skip.append(tag)
+        elif tag == "code":
+            self.code.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if self.skip and self.skip[-1] == tag:
+            self.skip.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self.done or self.skip:
+            return
+        self.parts.append(data)
+        if self.code:
+            self.code[-1] += data
+
+
+def _docx_prose(data: bytes) -> str:
+    """The text of the DOCX memo proper: paragraphs and table cells before Appendix A, without the name column."""
+    docx = pytest.importorskip("docx")
+    from docx.table import Table as DocxTable
+    from docx.text.paragraph import Paragraph as DocxParagraph
+
+    document = docx.Document(io.BytesIO(data))
+    out: list[str] = []
+    for child in document.element.body.iterchildren():
+        if child.tag.endswith("}p"):
+            paragraph = DocxParagraph(child, document)
+            if paragraph.style.name.startswith("Heading") and paragraph.text.startswith("Appendix A"):
+                break
+            out.append(paragraph.text)
+        elif child.tag.endswith("}tbl"):
+            table = DocxTable(child, document)
+            names = [i for i, cell in enumerate(table.rows[0].cells) if cell.text == "Name"]
+            for row in table.rows:
+                out.extend(cell.text for i, cell in enumerate(row.cells) if i not in names)
+    return "\n".join(out)
+
+
+def _forbidden(program: Program, prose: str) -> list[str]:
+    """Every identifier of the clause file found in a memo's prose."""
+    found = sorted(set(_IDENTIFIER.findall(prose)) | set(_CAMEL.findall(prose)))
+    # Names of every kind the clause file declares, where they are not also plain words.
+    names = {*program.facts, *program.rules, *program.readings, *program.calendars, *program.zones,
+             *program.enums, *program.records, *program.functions}
+    for name in names:
+        if ("_" in name or _CAMEL.fullmatch(name) or re.search(r"[a-z][0-9]", name)) \
+                and re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", prose):
+            found.append(name)
+    # Raw enum members, written as the clause file writes them or under their own name where a label exists.
+    for enum_name, enum in program.enums.items():
+        for member in enum.members:
+            if f"{enum_name}.{member}" in prose:
+                found.append(f"{enum_name}.{member}")
+            # A member that is a plain word ("common", "none") may be a word of the prose; one that is
+            # not ("employee_plan", "Caa1" aside, which is how agencies write it) never is.
+            if ("_" in member or _CAMEL.fullmatch(member)) and re.search(rf"\b{re.escape(member)}\b", prose):
+                found.append(member)
+    return sorted(set(found))
+
+
 @pytest.mark.parametrize(("contract", "scenario"), _example_scenarios(), ids=[s for _, s in _example_scenarios()])
 def test_no_identifier_of_the_clause_file_appears_in_the_prose(contract: str, scenario: str) -> None:
     program = load_contract(contract)
-    prose = _prose(_memo(scenario, "md", contract))
-    assert _IDENTIFIER.findall(prose) == []
-    members = {f"{name}.{member}" for name, enum in program.enums.items() for member in enum.members}
-    assert [m for m in members if m in prose] == []
-    labelled = {member for labels in program.enum_labels.values() for member in labels if "_" in member}
-    assert [m for m in labelled if re.search(rf"\b{m}\b", prose)] == []
+    outcome = evaluate(program, load_scenario(scenario), trace=True)
+    markdown = _prose(memo_for(outcome, "md", generated=GENERATED))
+    assert _forbidden(program, markdown) == []
+    assert "`" not in markdown  # no code span outside the name column
+    parser = _HtmlProse()
+    parser.feed(memo_for(outcome, "html", generated=GENERATED))
+    page = " ".join(parser.parts)
+    assert "Questions Presented" in page and "Qualifications" in page and "Appendix" not in page
+    assert _forbidden(program, page) == []
+    assert parser.code == []
+    word = _docx_prose(memo_bytes(outcome, "docx", generated=GENERATED))
+    assert "Short Answers" in word and "Provisions Cited" not in word
+    assert _forbidden(program, word) == []
+
+
+def test_the_identifier_check_finds_identifiers() -> None:
+    program = load_contract(SERIES_B)
+    assert _forbidden(program, "the redemption year, 2,009, is not employee_plan") == ["employee_plan"]
+    assert _forbidden(program, "computed on the BusinessDay calendar") == ["BusinessDay"]
+    assert _forbidden(program, "may redeem on redemption_date") == ["redemption_date"]
+    assert _forbidden(program, "a Rating Decline by Moody's, S&P or both") == []
 
 
 # ---------------------------------------------------------------- errors and long lists
@@ -377,7 +515,14 @@ def test_citations_follow_the_house_style() -> None:
 def test_prose_formatting() -> None:
     assert fmt.amount(Decimal("2500")) == "$2,500"
     assert fmt.amount(Decimal("2.83849")) == "$2.83849"
-    assert fmt.approx(Decimal("352.2999904879002568")) == "352.2999904879…"
+    assert fmt.approx(Decimal("352.2999904879002568")) == "352.2999…"  # four places, cut, not rounded up
+    assert fmt.approx(Decimal("0.0000123456789")) == "0.00001234…"  # a small number keeps four digits
+    assert fmt.approx(Decimal("1.5")) == "1.5"
+    assert fmt.amount(Decimal("3")) == "$3.00"  # a price per share beside $3.41 and $2.50
+    assert fmt.amount(Decimal("10")) == "$10.00"
+    assert fmt.amount(Decimal("0")) == "$0"
+    assert fmt.amount(Decimal("1020")) == "$1,020"
+    assert fmt.amount(Decimal("3.3272727272727")) == "$3.3272…"
     assert fmt.points(Decimal("0.001")) == "0.1 percentage points"
     assert fmt.prose(tuple(range(20))) == "20 items: 0; 1; … ; 19"
 
