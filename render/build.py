@@ -571,13 +571,13 @@ class _Builder:
             if table is not None:
                 listed.append(table)
                 shown = f"{count_words(len(value))}, in the table below"  # type: ignore[arg-type]
-                rows.append((P(self.fact_label(name)), P(shown), P(name)))
+                rows.append((P(self.fact_label(name)), P(shown)))
                 continue
-            rows.append((P(self.fact_label(name)), P(value_frag(self.show(value, info.type))), P(name)))
+            rows.append((P(self.fact_label(name)), P(value_frag(self.show(value, info.type)))))
         if rows:
-            section.blocks.append(Paragraph(P("The facts given:")))
-            section.blocks.append(Table(("Fact", "Value", "Name"), tuple(rows), code_columns=(2,),
-                                        widths=(5.0, 3.0, 2.5)))
+            # The names the scenario file uses are for the reader who checks the work: Appendix A lists them.
+            section.blocks.append(Paragraph(P("The facts given:"), "lead-in"))
+            section.blocks.append(Table(("Fact", "Value"), tuple(rows), widths=(6.5, 3.0)))
             section.blocks.extend(listed)
         used: set[str] = set()
         for name in stated:
@@ -596,11 +596,11 @@ class _Builder:
                 cite = citation_list([info.decl.section]) if info.decl.section else P("the document")
                 terms.append((P(self.fact_label(name)), P(value_frag(value)), cite))
         if terms:
-            section.blocks.append(Paragraph(P("Terms the document fixes, applied as written:")))
+            section.blocks.append(Paragraph(P("Terms the document fixes, applied as written:"), "lead-in"))
             section.blocks.append(Table(("Term", "Value", "Provision"), tuple(terms), widths=(5.0, 3.0, 2.5)))
         if assumptions:
             section.blocks.append(Paragraph(P("Assumptions of the encoding, to be confirmed (the facts given do not "
-                                              "state them):")))
+                                              "state them):"), "lead-in"))
             section.blocks.append(Bullets(tuple(assumptions)))
         for note in self.outcome.notes:
             section.blocks.append(Paragraph(P(note), "note"))
@@ -773,7 +773,7 @@ class _Builder:
                 items.append(P("Decisive: ", " ".join(decl.text.split()), " On the other reading",
                                _other_reading(decl.alternative), " the answer ",
                                join_phrases(answers, "; the answer ", "; and the answer "), "."))
-            section.blocks.append(Paragraph(P("Readings that decide an answer:")))
+            section.blocks.append(Paragraph(P("Readings that decide an answer:"), "lead-in"))
             section.blocks.append(Bullets(tuple(items)))
         relied: list[str] = []
         for name in stated:
@@ -793,7 +793,7 @@ class _Builder:
                 if reading in steady:
                     text = P(text, " (The other reading gives the same answers.)")
                 items.append(text)
-            section.blocks.append(Paragraph(P("Other readings relied on, where the text is open:")))
+            section.blocks.append(Paragraph(P("Other readings relied on, where the text is open:"), "lead-in"))
             section.blocks.append(Bullets(tuple(items)))
         zone_notes = _zone_notes(self.outcome, stated)
         if zone_notes:
@@ -805,7 +805,7 @@ class _Builder:
             waits = [P(capitalize(P(self.noun_of(n))), " (needs ",
                        join_words([self.explainer.fact_words(m) for m in sorted(self.outcome.results[n].missing)]),
                        ")") for n in open_questions[:8]]
-            section.blocks.append(Paragraph(P("Not determinable on the facts given:")))
+            section.blocks.append(Paragraph(P("Not determinable on the facts given:"), "lead-in"))
             section.blocks.append(Bullets(tuple(waits)))
         errors = [e for e in self.outcome.errors]
         if errors:
@@ -898,6 +898,13 @@ class _Builder:
 
     def appendix_reasoning(self, questions: list[Question], others: list[str]) -> Section:
         section = Section("Appendix A: The Computation", "appendix-computation", appendix=True)
+        given = [(P(name), P(value_frag(f"{len(value):,} items, as listed under Facts and Assumptions"
+                                        if isinstance(value, tuple) and len(value) > 1
+                                        else self.show(value, self.program.facts[name].type))))
+                 for name, value in self.outcome.facts.items() if name in self.program.facts]
+        if given:
+            section.blocks.append(Paragraph(P("The facts as the scenario file names them:"), "lead-in"))
+            section.blocks.append(Table(("Name", "Value"), tuple(given), code_columns=(0,), widths=(4.0, 5.5)))
         for index, q in enumerate(questions, 1):
             section.blocks.append(Tree(P(f"{index}. {q.heading}: ", value_frag(self.answer_word(q).rstrip("."))),
                                        q.point))

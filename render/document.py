@@ -24,7 +24,7 @@ from render.explain import Phrase, Point
 @dataclass(frozen=True)
 class Paragraph:
     text: Phrase
-    style: str = "body"  # "body", "lead" (a short answer), "note" (small print), "answer"
+    style: str = "body"  # "body", "note" (small print), "lead-in" (introduces the table or list after it)
 
 
 @dataclass(frozen=True)

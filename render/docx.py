@@ -85,6 +85,8 @@ def _block(docx: DocxDocument, block: object, depth: int) -> None:
         if block.style == "note":
             for run in paragraph.runs:
                 run.italic = True
+        elif block.style == "lead-in":
+            _keep_with_next(paragraph)
     elif isinstance(block, Quote):
         paragraph = docx.add_paragraph(style="Quote")
         paragraph.add_run(f"“{block.text}”")
@@ -93,14 +95,19 @@ def _block(docx: DocxDocument, block: object, depth: int) -> None:
             _runs(paragraph, block.citation)
             paragraph.add_run(")")
     elif isinstance(block, Bullets):
+        number = _restarted_numbering(docx) if block.numbered else None
         for item in block.items:
             paragraph = docx.add_paragraph(style="List Number" if block.numbered else "List Bullet")
+            if number is not None:
+                _number(paragraph, number)
             _runs(paragraph, item)
     elif isinstance(block, Table):
         if block.caption:
             _keep_with_next(docx.add_paragraph(block.caption))
         table = docx.add_table(rows=1, cols=len(block.columns))
         table.style = "Table Grid"
+        if block.widths:
+            _widths(table, [w / sum(block.widths) * TEXT_WIDTH for w in block.widths])
         for cell, column in zip(table.rows[0].cells, block.columns, strict=True):
             cell.text = ""
             cell.paragraphs[0].add_run(column).bold = True
@@ -149,6 +156,58 @@ def _block(docx: DocxDocument, block: object, depth: int) -> None:
             _tree(docx, child, 0)
 
 
+TEXT_WIDTH = 6.5  # inches between the margins of a Letter page
+
+
+def _widths(table: object, inches: list[float]) -> None:
+    """Column widths that Word and LibreOffice both honour: the grid and every cell."""
+    table.autofit = False  # type: ignore[attr-defined]
+    for column, width in zip(table.columns, inches, strict=True):  # type: ignore[attr-defined]
+        column.width = Inches(width)
+        for cell in column.cells:
+            cell.width = Inches(width)
+
+
+def _restarted_numbering(docx: DocxDocument) -> str:
+    """A numbering instance of the List Number style that starts again at 1 (Word otherwise numbers every
+    numbered list of the document as one: the short answers would run on from the questions)."""
+    numbering = docx.part.numbering_part.element
+    style = docx.styles["List Number"].element
+    num_pr = style.pPr.numPr if style.pPr is not None else None
+    base = num_pr.numId.val if num_pr is not None and num_pr.numId is not None else None
+    abstract = None
+    for num in numbering.findall(qn("w:num")):
+        if base is not None and num.get(qn("w:numId")) == str(base):
+            abstract = num.find(qn("w:abstractNumId")).get(qn("w:val"))
+    ids = [int(num.get(qn("w:numId"))) for num in numbering.findall(qn("w:num"))]
+    new_id = str(max(ids, default=0) + 1)
+    num = OxmlElement("w:num")
+    num.set(qn("w:numId"), new_id)
+    abstract_id = OxmlElement("w:abstractNumId")
+    abstract_id.set(qn("w:val"), abstract or "0")
+    num.append(abstract_id)
+    override = OxmlElement("w:lvlOverride")
+    override.set(qn("w:ilvl"), "0")
+    start = OxmlElement("w:startOverride")
+    start.set(qn("w:val"), "1")
+    override.append(start)
+    num.append(override)
+    numbering.append(num)
+    return new_id
+
+
+def _number(paragraph: DocxParagraph, num_id: str) -> None:
+    properties = paragraph._p.get_or_add_pPr()
+    num_pr = OxmlElement("w:numPr")
+    level = OxmlElement("w:ilvl")
+    level.set(qn("w:val"), "0")
+    number = OxmlElement("w:numId")
+    number.set(qn("w:val"), num_id)
+    num_pr.append(level)
+    num_pr.append(number)
+    properties.append(num_pr)
+
+
 def _repeat_header(row: object) -> None:
     properties = row._tr.get_or_add_trPr()  # type: ignore[attr-defined]
     header = OxmlElement("w:tblHeader")
@@ -173,14 +232,19 @@ def render_docx(document: Document) -> bytes:
     section.left_margin = section.right_margin = Inches(1)
     section.top_margin = section.bottom_margin = Inches(0.9)
 
+    # The first page shows the heading block itself; the pages after it repeat the Re line and the legend.
+    section.different_first_page_header_footer = True
     header = section.header.paragraphs[0]
-    header.text = f"Re: {document.re_line}" + (f"\t\t{document.legend.upper()}" if document.legend else "")
-    footer = section.footer.paragraphs[0]
-    footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    footer.add_run("Page ")
-    _field(footer, "PAGE")
-    footer.add_run(" of ")
-    _field(footer, "NUMPAGES")
+    header.text = f"Re: {document.re_line}"
+    if document.legend:
+        section.header.add_paragraph().add_run(document.legend.upper()).bold = True
+    for footer_part in (section.footer, section.first_page_footer):
+        footer = footer_part.paragraphs[0]
+        footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        footer.add_run("Page ")
+        _field(footer, "PAGE")
+        footer.add_run(" of ")
+        _field(footer, "NUMPAGES")
 
     if document.legend:
         legend = docx.add_paragraph()
@@ -193,8 +257,7 @@ def render_docx(document: Document) -> bytes:
         cells = table.add_row().cells
         cells[0].paragraphs[0].add_run(f"{line.label}:").bold = True
         cells[1].text = line.value
-        cells[0].width = Inches(1.2)
-        cells[1].width = Inches(5.3)
+    _widths(table, [1.3, TEXT_WIDTH - 1.3])
     docx.add_paragraph()
 
     appendix_started = False

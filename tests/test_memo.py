@@ -458,8 +458,21 @@ def test_docx_has_word_headings_quotes_tables_and_page_numbers() -> None:
     assert len(document.tables) >= 2  # the heading and the facts
     facts = next(t for t in document.tables if t.rows[0].cells[0].text == "Fact")
     assert facts.rows[1].cells[1].text == "5:30 p.m. EDT, June 18, 2003"
+    # The short answers are numbered 1, 2 like the questions, not 3, 4: each numbered list restarts.
+    numbered = [p for p in document.paragraphs if p.style.name == "List Number"]
+    ids = [p._p.pPr.numPr.numId.val for p in numbered]
+    assert len(ids) == 4 and ids[0] == ids[1] and ids[2] == ids[3] and ids[0] != ids[2]
+    restart = document.part.numbering_part.element.xpath(f'//w:num[@w:numId="{ids[2]}"]//w:startOverride/@w:val')
+    assert restart == ["1"]
+    # A line that introduces a table or a list stays on its page.
+    assert next(p for p in document.paragraphs if p.text == "The facts given:").paragraph_format.keep_with_next
+    # The names of the scenario file are in the appendix, not in the facts the client reads.
+    assert [c.text for c in facts.rows[0].cells] == ["Fact", "Value"]
+    names = next(t for t in document.tables if t.rows[0].cells[0].text == "Name")
+    assert [r.cells[0].text for r in names.rows[1:3]] == ["notice_time", "principal_amount"]
     footer = document.sections[0].footer._element.xml
     assert "PAGE" in footer and "NUMPAGES" in footer
+    assert "PAGE" in document.sections[0].first_page_footer._element.xml
     assert "Re: Notice surrendered at 5:30 p.m." in document.sections[0].header.paragraphs[0].text
 
 
