@@ -307,6 +307,9 @@ class _Builder:
         principal.sort(key=lambda r: (r not in headline, headline.index(r) if r in headline else 0,
                                       program.rules[r].type != T.BOOLEAN, program.results.index(r)))
         questions = [r for r in principal if r not in pending] or principal
+        # A headline result the facts bear on is the question even when they cannot answer it yet: the memo
+        # says what it needs rather than asking about a value on the way to it.
+        questions += [r for r in principal if r in pending and r in headline and r not in questions]
         # A contract that names its headline results asks about those (and about yes-or-no results);
         # the values they are built on are shown in the appendix, not asked.
         if set(headline) & set(questions):
@@ -417,7 +420,8 @@ class _Builder:
         question = Question(
             name=name, words=self.question_words(name, words), heading=self.heading_of(name), point=point,
             value=result.value, type=result.type, determined=result.determined,
-            error=result.error.message if result.error is not None else None, cites=list(result.cites),
+            error=self.explainer.error_words(result.error.message) if result.error is not None else None,
+            cites=list(result.cites),
         )
         if result.determined:
             question.explained = _explained(self.program, self.outcome.facts, name, self.show)
@@ -528,7 +532,8 @@ class _Builder:
         parts: list[Phrase] = []
         for reading, other in q.decisive.items():
             decl = self.program.readings[reading]
-            parts.append(P("This answer turns on a reading the document leaves open: ", _first_sentence(decl.text),
+            parts.append(P("This answer turns on a reading the document leaves open: ",
+                           house_style(_first_sentence(decl.text)),
                            " On the other reading", _other_reading(decl.alternative),
                            " the answer would be ", value_frag(other), "."))
         return P(*[P(p, " ") if i < len(parts) - 1 else p for i, p in enumerate(parts)])
@@ -608,10 +613,12 @@ class _Builder:
 
     def discussion(self, questions: list[Question], others: list[str]) -> Section:
         section = Section("Discussion", "discussion")
+        quoted: set[str] = set()
         for index, q in enumerate(questions, 1):
             part = Section(f"{index}. {q.heading}", f"discussion-{index}")
             quote = self.pinpoint(q.name)
-            if quote is not None:
+            if quote is not None and quote.text not in quoted:  # the same words are quoted once
+                quoted.add(quote.text)
                 part.blocks.append(quote)
             part.blocks.extend(self.discuss(q))
             decisive = self.decisive_phrase(q)
@@ -652,6 +659,12 @@ class _Builder:
                                       "determinable; the other results of this memo do not depend on it.")))
             return blocks
         if not q.determined:
+            # What the facts given already settle, then what they leave open.
+            settled = [c for c in _conditions(point) if c.status == "met"]
+            if settled and not _any_of(point.intro or ""):
+                lead = "this condition is met: " if len(settled) == 1 else "these conditions are met: "
+                blocks.append(Paragraph(P("On the facts given, ", lead,
+                                          join_phrases([_plain_label(c) for c in settled], "; ", "; and "), ".")))
             missing = sorted(self.outcome.results[q.name].missing)
             blocks.append(Paragraph(P("The facts given do not state ",
                                       join_words([self.explainer.fact_words(m) for m in missing]),
@@ -770,7 +783,7 @@ class _Builder:
                 decl = self.program.readings[reading]
                 answers = [P("to question ", str(questions.index(q) + 1), " would be ", value_frag(q.decisive[reading]))
                            for q, r in decisive if r == reading]
-                items.append(P("Decisive: ", " ".join(decl.text.split()), " On the other reading",
+                items.append(P("Decisive: ", house_style(" ".join(decl.text.split())), " On the other reading",
                                _other_reading(decl.alternative), " the answer ",
                                join_phrases(answers, "; the answer ", "; and the answer "), "."))
             section.blocks.append(Paragraph(P("Readings that decide an answer:"), "lead-in"))
@@ -789,7 +802,7 @@ class _Builder:
                 found = self.program.readings.get(reading)
                 if found is None:
                     continue
-                text = P(" ".join(found.text.split()))
+                text = P(house_style(" ".join(found.text.split())))
                 if reading in steady:
                     text = P(text, " (The other reading gives the same answers.)")
                 items.append(text)
@@ -809,7 +822,8 @@ class _Builder:
             section.blocks.append(Bullets(tuple(waits)))
         errors = [e for e in self.outcome.errors]
         if errors:
-            failures = [P(self.noun_of(e.rule) if e.rule else "a rule", ": ", e.message) for e in errors]
+            failures = [P(self.noun_of(e.rule) if e.rule else "a rule", ": ", self.explainer.error_words(e.message))
+                        for e in errors]
             section.blocks.append(Paragraph(P("Could not be computed: ", join_phrases(failures, "; ", "; and "), ".")))
         not_encoded = list(self.program.header.not_encoded)
         if not_encoded:
@@ -1024,7 +1038,7 @@ def _lower_phrase(phrase: Phrase) -> Phrase:
 def _other_reading(alternative: str | None) -> str:
     """' — that "Eastern Standard Time" means ... (5:00 p.m. EST is then 5:00 p.m. EDT) —': the alternative
     set off by dashes, so its own parentheses never nest in the memo's."""
-    words = " ".join((alternative or "").split()).rstrip(".")
+    words = house_style(" ".join((alternative or "").split()).rstrip("."))
     if not words:
         return ","
     return f" — {_lower_first(words)} —"
@@ -1245,9 +1259,10 @@ def _mentions(program: Program, facts: dict[str, object], name: str) -> set[str]
 
 # The stated precision of figures without a finite decimal expansion (render/format.py
 # cuts them with an ellipsis, or marks them ≈), said once in any memo that shows one.
-PRECISION = ("Precision: a figure ending in “…” is cut short, to ten decimal places (six for an amount of "
-             "money), because its exact value has more digits or none that end, as 1 ÷ 3 = 0.3333333333…; a "
-             "figure marked “≈” is rounded for display. Every computation and every rounding used the exact value.")
+PRECISION = (f"Precision: a figure ending in “…” is cut short, to {count_words(fmt.PLACES)} decimal places (more "
+             "for a figure below one, to keep four significant digits), because its exact value has more digits or "
+             "none that end, as 1 ÷ 3 = 0.3333…; a figure marked “≈” is rounded for display. Every computation and "
+             "every rounding used the exact value.")
 
 
 _CUT_FIGURE = re.compile(r"\d…|≈\$?-?\d")

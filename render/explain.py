@@ -131,9 +131,16 @@ _SECTION_WORD = re.compile(r"\(Sections? ([0-9][0-9A-Za-z().,\s]*?)\)")
 
 
 def house_style(text: str) -> str:
-    """A parenthetical "(Section 2.1)" in a description, cited as the memo cites: "(§ 2.1)"."""
-    return _SECTION_WORD.sub(lambda m: f"(§ {m[1]})" if "," not in m[1] and " and " not in m[1]
-                             else f"(§§ {m[1]})", text)
+    """A parenthetical "(Section 2.1)" in a description, cited as the memo cites: "(§ 2.1)"; straight
+    quotation marks typeset (“Business Day”). Apostrophes stay straight, as in the document's own text."""
+    return curly(_SECTION_WORD.sub(lambda m: f"(§ {m[1]})" if "," not in m[1] and " and " not in m[1]
+                                   else f"(§§ {m[1]})", text))
+
+
+def curly(text: str) -> str:
+    """Typographic quotes in the memo's own words (never in the document's, which are quoted as written)."""
+    text = re.sub(r'(^|[\s(\[—–-])"', "\\1“", text)
+    return text.replace('"', "”")
 
 
 def join_words(items: list[str], conjunction: str = "and") -> str:
@@ -863,7 +870,9 @@ class Explainer:
                 direction = "above" if order > 0 else "below"
             relation = P(" is ", value_frag(distance), f" {direction} ", target) if distance else \
                 P(f" is {direction} ", target)
-        if step.value is False and node.op not in ("=", "!="):
+        # "30 minutes before the start" already says why "on or after the start" fails; the requirement is
+        # spelled out only where the relation alone does not show it (equal, but it must be below).
+        if step.value is False and node.op not in ("=", "!=") and not order:
             words = _REQUIRE_TIME if timed else _REQUIRE_SCALE if scaled else _REQUIRE
             named, _ = self.term(right)
             relation = P(relation, ", but it must be ", words[node.op], " ",
@@ -929,9 +938,28 @@ class Explainer:
                 entries.append(entry)
         return shown
 
+    def error_words(self, message: str) -> str:
+        """An evaluation error in the memo's words: 'division by zero: shares is 0' → '... the shares
+        outstanding is 0' (the engine's message names facts and rules as the clause file does)."""
+        def word(match: re.Match[str]) -> str:
+            name = match[1]
+            if name in self.program.facts:
+                return noun(_described(self.program.facts[name].decl.description), name)
+            if name in self.program.rules:
+                return noun(self.describe_rule(name), name)
+            return match[0]
+
+        return re.sub(r"`?\b([A-Za-z_][A-Za-z0-9_]*)\b`?", word, message)
+
     def computation(self, step: Step, depth: int, lead: str = "") -> Point:
         entries: list[Phrase] = []
         formula = self.legend(step, entries)
+        if step.error is not None:
+            text = P(lead, value_frag(formula), ": cannot be computed (", self.error_words(step.error), ")")
+            point = Point(text, error=None)
+            if entries:
+                point.children.append(Point(P("where ", join_phrases(entries, "; ", "; and "))))
+            return point
         text = P(lead, value_frag(formula), " = ", self.val(step.value, self.type_of(step.node)))
         point = Point(text)
         if entries:

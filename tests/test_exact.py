@@ -461,15 +461,15 @@ def test_a_memo_states_the_precision_of_a_value_that_does_not_terminate(tmp_path
     inexact.write_text(json.dumps({"facts": NVCA}), encoding="utf-8")
     memo = clause("memo", contract, str(inexact))
     assert memo.code == 0, memo.err
-    # $1.00 / $0.75 = 4/3, shown cut at ten places with the precision said once
-    assert "$1 ÷ $0.75 = 1.3333333333…" in memo.out
-    assert memo.out.count("Precision: a figure ending in “…” is cut short, to ten decimal places") == 1
+    # $1.00 / $0.75 = 4/3, shown cut at four places with the precision said once
+    assert "$1.00 ÷ $0.75 = 1.3333…" in memo.out
+    assert memo.out.count("Precision: a figure ending in “…” is cut short, to four decimal places") == 1
     exact = tmp_path / "exact.json"  # $1.00 / $0.50 = 2: nothing to qualify
     exact.write_text(json.dumps({"facts": {"preferred_shares": 3, "conversion_price": "$0.50",
                                            "fair_market_value": "$0.50"}}), encoding="utf-8")
     memo = clause("memo", contract, str(exact))
     assert memo.code == 0, memo.err
-    assert "$1 ÷ $0.50 = 2" in memo.out and "Precision:" not in memo.out
+    assert "$1.00 ÷ $0.50 = 2" in memo.out and "Precision:" not in memo.out
 
 
 def _deep_clause(definitions: list[str], result: str) -> str:

@@ -127,7 +127,7 @@ def test_change_of_control_short_answer_states_the_section_7e_reading_and_the_ot
 
 def test_the_other_reading_is_set_off_by_dashes_and_stated_once_for_all_the_questions_it_decides() -> None:
     window = _section(_memo("examples/special_conversion/before_window.yaml"), "Short Answers")
-    assert 'On the other reading — "Eastern Standard Time" means the time in New York as observed that day, ' \
+    assert "On the other reading — “Eastern Standard Time” means the time in New York as observed that day, " \
            "Eastern Daylight Time in summer (5:00 p.m. EST is then 5:00 p.m. EDT) — the answer would be yes" in window
     text = _memo("examples/series_b/change_of_control.yaml", contract=SERIES_B)
     decisive = _section(text, "Qualifications").split("Other readings relied on")[0]
@@ -263,6 +263,18 @@ def test_a_value_is_computed_once_in_words_next_to_the_words_that_require_the_ro
     assert part.count("rounded to the nearest") + part.count("halves rounded up") >= 1
 
 
+def test_a_headline_result_the_facts_cannot_answer_is_still_the_question() -> None:
+    # Only the exercise time is given: the memo asks whether the Rights may be exercised (the contract's
+    # headline), says what is settled (the time is before the Expiration Date) and what is missing.
+    text = _memo("examples/rights_agreement/partial_facts.yaml", contract=RIGHTS)
+    assert _section(text, "Questions Presented") == "1. Whether the Rights may be exercised as surrendered (§ 7(a))?"
+    assert _section(text, "Short Answers").startswith("1. **Not determinable.** The answer depends on ")
+    discussion = _section(text, "Discussion")
+    assert "On the facts given, this condition is met: the exercise is at or prior to the Expiration Date (§ 7(a))." \
+        in discussion
+    assert "the Distribution Date" in discussion.split("do not state", 1)[1]
+
+
 def test_undetermined_questions_say_what_they_need() -> None:
     answers = _section(_memo("examples/special_conversion/missing_facts.yaml"), "Short Answers")
     assert answers.startswith("1. **Not determinable.** The answer depends on the time when the Note and the "
@@ -275,6 +287,8 @@ def test_dates_on_weekends_and_holidays_are_flagged_with_the_convention() -> Non
     assert "Saturday, July 4, 2009, is not a Business Day (Independence Day); the document states no " \
            "business-day convention for it" in dates
     assert "Saturday, July 4, 2009, is not a Business Day (Independence Day)" in _section(text, "Short Answers")
+    # The memo's own words are typeset; the document's are quoted as written.
+    assert "“Business Day” is every day but Saturday" in _section(text, "Qualifications")
     # The Mandatory Redemption Date (a Sunday) decides nothing in an optional redemption in 2009.
     assert "Mandatory" not in dates
     assert "The other dates stated fall on Business Days: the time when conversion rights end before the " \
@@ -423,7 +437,9 @@ def test_a_rule_dividing_by_zero_is_reported_as_not_determinable(tmp_path: Path)
     answers = _section(run.out, "Short Answers")
     assert "1. **Not determinable.** The amount per share could not be computed:" in answers
     assert "2. **$200.**" in answers
-    assert "division by zero" in answers.lower() or "divide" in answers.lower()
+    assert "division by zero: the shares outstanding is 0" in answers  # the fact's words, not its name
+    appendix = run.out.split("## Appendix A")[1]
+    assert "$100 ÷ 0: cannot be computed (division by zero: the shares outstanding is 0)" in appendix
 
 
 def test_a_list_of_100000_options_is_summarised() -> None:
