@@ -155,6 +155,12 @@ def _md_code(code: Code) -> Markup:
     return Markup(f"{fence}{code.language}\n{code.text}\n{fence}")
 
 
+def _percents(widths: tuple[float, ...]) -> list[str]:
+    """A table's relative column widths as CSS percentages: (6.5, 3.0) → ['68.4%', '31.6%']."""
+    total = sum(widths) or 1.0
+    return [f"{w / total * 100:.1f}%" for w in widths]
+
+
 def _quoted(text: str) -> str:
     return f"“{text}”"
 
@@ -221,6 +227,7 @@ def environment(fmt_name: str, extra_dirs: list[str] | None = None) -> jinja2.En
         "status": _status_word,
         "svg": _svg,
         "code": _html_code if fmt_name == "html" else _md_code,
+        "percents": _percents,
     })
     return env
 

@@ -530,6 +530,9 @@ def test_html_prints_on_letter_with_page_numbers_running_header_and_no_split_row
     assert '@top-left { content: "Re: Conversion of one 9% Note during the Special Conversion Period"; }' in page
     assert "break-after: avoid" in page and "tr, li.point > .statement" in page
     assert not re.search(r'<(link|script)\b|src="http', page)
+    # The facts table gives the fact two thirds of the line, so a date never wraps in the Value column.
+    assert '<colgroup><col style="width: 68.4%"><col style="width: 31.6%"></colgroup><thead><tr><th>Fact</th>' in page
+    assert "thead, p.lead-in { break-after: avoid" in page  # a line introducing a table keeps with it
 
 
 def test_citations_follow_the_house_style() -> None:
