@@ -526,12 +526,20 @@ class _Builder:
                 what = P(what, " ", capitalize(flag), ".")
         return what
 
-    def decisive_phrase(self, q: Question) -> Phrase | None:
+    def decisive_phrase(self, q: Question, told: dict[str, int] | None = None, number: int = 0) -> Phrase | None:
+        """The reading an answer turns on and the other answer; a reading already set out for an earlier
+        answer (in ``told``: reading → its number) is referred to, not repeated."""
         if not q.decisive:
             return None
         parts: list[Phrase] = []
         for reading, other in q.decisive.items():
             decl = self.program.readings[reading]
+            if told is not None and reading in told:
+                parts.append(P(f"This answer turns on the same reading as answer {told[reading]}; on the other "
+                               "reading, it would be ", value_frag(other), "."))
+                continue
+            if told is not None:
+                told[reading] = number
             parts.append(P("This answer turns on a reading the document leaves open: ",
                            house_style(_first_sentence(decl.text)),
                            " On the other reading", _other_reading(decl.alternative),
@@ -551,9 +559,10 @@ class _Builder:
     def short_answers(self, questions: list[Question]) -> Section:
         section = Section("Short Answers", "short-answers")
         items = []
-        for q in questions:
+        told: dict[str, int] = {}
+        for number, q in enumerate(questions, 1):
             text = P(Frag("strong", self.answer_word(q)), " ", self.answer_sentence(q))
-            decisive = self.decisive_phrase(q)
+            decisive = self.decisive_phrase(q, told, number)
             if decisive is not None:
                 text = P(text, " ", decisive)
             items.append(text)
@@ -614,6 +623,7 @@ class _Builder:
     def discussion(self, questions: list[Question], others: list[str]) -> Section:
         section = Section("Discussion", "discussion")
         quoted: set[str] = set()
+        told: dict[str, int] = {}
         for index, q in enumerate(questions, 1):
             part = Section(f"{index}. {q.heading}", f"discussion-{index}")
             quote = self.pinpoint(q.name)
@@ -621,7 +631,7 @@ class _Builder:
                 quoted.add(quote.text)
                 part.blocks.append(quote)
             part.blocks.extend(self.discuss(q))
-            decisive = self.decisive_phrase(q)
+            decisive = self.decisive_phrase(q, told, index)
             if decisive is not None:
                 part.blocks.append(Paragraph(decisive))
             section.blocks.append(part)
@@ -1260,9 +1270,8 @@ def _mentions(program: Program, facts: dict[str, object], name: str) -> set[str]
 # The stated precision of figures without a finite decimal expansion (render/format.py
 # cuts them with an ellipsis, or marks them ≈), said once in any memo that shows one.
 PRECISION = (f"Precision: a figure ending in “…” is cut short, to {count_words(fmt.PLACES)} decimal places (more "
-             "for a figure below one, to keep four significant digits), because its exact value has more digits or "
-             "none that end, as 1 ÷ 3 = 0.3333…; a figure marked “≈” is rounded for display. Every computation and "
-             "every rounding used the exact value.")
+             "below one), as 1 ÷ 3 = 0.3333…; one marked “≈” is rounded for display. Every computation used the "
+             "exact value.")
 
 
 _CUT_FIGURE = re.compile(r"\d…|≈\$?-?\d")

@@ -132,6 +132,10 @@ def test_the_other_reading_is_set_off_by_dashes_and_stated_once_for_all_the_ques
     text = _memo("examples/series_b/change_of_control.yaml", contract=SERIES_B)
     decisive = _section(text, "Qualifications").split("Other readings relied on")[0]
     assert decisive.count("- Decisive: Section 7(e)") == 1
+    # The second answer that turns on it refers to the first instead of setting the reading out again.
+    assert "2. **Yes.** Holders may require the Corporation to repurchase (§ 7(a)). A Change of Control Triggering " \
+           "Event has occurred (§ 7(b)). This answer turns on the same reading as answer 1; on the other reading, " \
+           "it would be no." in _section(text, "Short Answers")
     assert "the answer to question 1 would be no: no Offer to Purchase is required; and the answer to question 2 " \
            "would be no." in decisive
 
@@ -533,6 +537,7 @@ def test_html_prints_on_letter_with_page_numbers_running_header_and_no_split_row
     # The facts table gives the fact two thirds of the line, so a date never wraps in the Value column.
     assert '<colgroup><col style="width: 68.4%"><col style="width: 31.6%"></colgroup><thead><tr><th>Fact</th>' in page
     assert "thead, p.lead-in { break-after: avoid" in page  # a line introducing a table keeps with it
+    assert "table { break-inside: avoid" in page  # and a table shorter than a page is not split
 
 
 def test_citations_follow_the_house_style() -> None:

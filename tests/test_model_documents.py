@@ -145,7 +145,7 @@ def test_the_accreted_value_compounds_and_the_preference_is_not_participating(nv
     # would give 3 × 8% = $0.24).
     assert values["accruing_dividends"] == Decimal("0.259712")
     memo = memo_for(evaluate(nvca, NVCA_FACTS, trace=True), "md")
-    assert "$1 × (100% + 8%) ^ 3 = $1.259712" in memo  # the power is shown, not only its value
+    assert "$1.00 × (100% + 8%) ^ 3 = $1.259712" in memo  # the power is shown, not only its value
     # Anti-dilution: CP2 = $1.00 × (10,000,000 + $1,200,000 / $1.00) / (10,000,000 + 1,500,000)
     # = 112/115 = $0.973913…, to the nearest one-hundredth of a cent: $0.9739.
     assert Fraction(11_200_000, 11_500_000) == Fraction(112, 115)
