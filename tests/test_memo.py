@@ -331,6 +331,8 @@ class _HtmlProse(html.parser.HTMLParser):
         classes = dict(attrs).get("class") or ""
         if tag == "section" and dict(attrs).get("id", "").startswith("appendix"):
             self.done = True
+        if self.done:  # the appendices may show the encoding as code
+            return
         if self.skip or tag in ("style", "title") or (tag == "td" and "name" in classes.split()):
             self.skip.append(tag)
         elif tag == "code":
