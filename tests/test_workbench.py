@@ -42,6 +42,18 @@ EXAMPLES = {"special_conversion": "special_conversion", "rights_agreement": "rig
 MISSPELT = {"special_conversion": ("notice_time", "notice_tme"),
             "rights_agreement": ("final_expiration_date", "final_expiraton_date"),
             "series_b_preferred": ("stated_value", "stated_vaule")}
+# One expectation of each worked_examples.test.yaml made wrong: (as the file says it, wrong, the value shown wrong and
+# right in the failure). The right values are the documents': 353 shares (Amendment No. 1 § 1.2(a)); the Final
+# Expiration Date at the close of business on February 17, 2005 (Amendment No. 2 § 7(a)); 300,000,000 shares deemed
+# outstanding, the Common Stock outstanding when no Option or Convertible Security is given (Certificate § 6(a)).
+WRONG_EXPECTATION = {
+    "special_conversion": ("shares_issuable: 353", "shares_issuable: 354", "354", "353"),
+    "rights_agreement": ('final_expiration_date: "2005-02-17T17:00:00-05:00"',
+                         'final_expiration_date: "2005-02-18T17:00:00-05:00"',
+                         '"2005-02-18T17:00:00-05:00"', '"2005-02-17T17:00:00-05:00"'),
+    "series_b_preferred": ("shares_deemed_outstanding: 300000000", "shares_deemed_outstanding: 300000001",
+                           "300000001", "300000000"),
+}
 HEADER = {"X-Clause-Workbench": "1"}
 
 
@@ -446,14 +458,17 @@ def test_a_misspelt_name_is_diagnosed_as_you_type_and_the_worked_examples_pass(
     assert page.locator("#test-results .case.pass").count() >= 3
     if contract == "special_conversion":
         _screenshot(page.locator("#view-tests"), shots, "tests-passing")
-        # Make an expectation wrong: the run shows it failing, with expected and actual.
-        text = page.locator("#test-text").input_value()
-        page.locator("#test-text").fill(text.replace("shares_issuable: 353", "shares_issuable: 354", 1))
-        page.click("#run-tests")
-        page.wait_for_selector("#test-summary.bad")
-        failure = page.locator("#test-results .case.fail")
-        assert failure.count() == 1
-        assert "expected: 354" in failure.inner_text() and "actual:   353" in failure.inner_text()
+    # Make an expectation wrong: the run shows it failing, with expected and actual.
+    right_line, wrong_line, expected, actual = WRONG_EXPECTATION[contract]
+    text = page.locator("#test-text").input_value()
+    assert text.count(right_line) >= 1
+    page.locator("#test-text").fill(text.replace(right_line, wrong_line, 1))
+    page.click("#run-tests")
+    page.wait_for_selector("#test-summary.bad")
+    failure = page.locator("#test-results .case.fail")
+    assert failure.count() == 1
+    assert f"expected: {expected}" in failure.inner_text() and f"actual:   {actual}" in failure.inner_text()
+    if contract == "special_conversion":
         _screenshot(page.locator("#view-tests"), shots, "tests-failing")
 
 

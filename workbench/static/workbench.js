@@ -415,19 +415,20 @@ const PLACEHOLDERS = {
 };
 
 // An input for one value; `get` and `set` read and write it in the scenario's facts.
-function valueInput(kind, value, onChange, label, fallback) {
+function valueInput(kind, value, onChange, label, fallback, required) {
   if (kind.kind === "boolean" || kind.kind === "enum") {
     const options = kind.kind === "boolean" ? ["true", "false"] : kind.members;
     const select = el("select", { "aria-label": label, onchange: () => onChange(select.value === "" ? undefined
       : kind.kind === "boolean" ? select.value === "true" : select.value) },
-    el("option", { value: "" }, fallback === undefined ? "— unknown —" : `— default: ${fallback} —`),
+    el("option", { value: "" }, required ? "— choose —" : fallback === undefined ? "— unknown —" : `— default: ${fallback} —`),
     options.map((o) => el("option", { value: o }, o)));
     select.value = value === undefined || value === null ? "" : String(value);
     return select;
   }
   const input = el("input", {
     type: kind.kind === "date" ? "date" : "text", "aria-label": label,
-    placeholder: fallback === undefined ? `unknown${PLACEHOLDERS[kind.kind] ? " — e.g. " + PLACEHOLDERS[kind.kind] : ""}` : `default: ${fallback}`,
+    placeholder: required ? (PLACEHOLDERS[kind.kind] ? "e.g. " + PLACEHOLDERS[kind.kind] : "")
+      : fallback === undefined ? `unknown${PLACEHOLDERS[kind.kind] ? " — e.g. " + PLACEHOLDERS[kind.kind] : ""}` : `default: ${fallback}`,
     class: "kind-" + kind.kind, inputmode: ["money", "decimal", "integer", "percent", "duration"].includes(kind.kind) ? "decimal" : null,
     oninput: () => onChange(input.value.trim() === "" ? undefined : input.value.trim()),
   });
@@ -440,7 +441,7 @@ function recordInputs(kind, record, onChange, label) {
     valueInput(field, record[field.name], (v) => {
       if (v === undefined) delete record[field.name]; else record[field.name] = v;
       onChange();
-    }, `${label} ${field.name}`)));
+    }, `${label} ${field.name}`, undefined, true)));  // a record's fields are all required: no "unknown"
 }
 
 function listEditor(name, kind, schema) {
