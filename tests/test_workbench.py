@@ -468,6 +468,10 @@ def test_a_misspelt_name_is_diagnosed_as_you_type_and_the_worked_examples_pass(
     failure = page.locator("#test-results .case.fail")
     assert failure.count() == 1
     assert f"expected: {expected}" in failure.inner_text() and f"actual:   {actual}" in failure.inner_text()
+    # Clicking the failure selects the expectation that failed in the test file.
+    failure.click()
+    selected = page.locator("#test-text").evaluate("a => a.value.slice(a.selectionStart, a.selectionEnd)")
+    assert selected.strip().startswith(wrong_line)
     if contract == "special_conversion":
         _screenshot(page.locator("#view-tests"), shots, "tests-failing")
 
@@ -583,6 +587,10 @@ def test_fill_the_scenario_form_see_353_and_the_memo_then_save_the_scenario(
     assert fresh.locator("#fact-notice_time").input_value() == "2003-06-18T20:00:00-04:00"
     fresh.wait_for_function(
         "() => document.querySelector('tr[data-result=shares_issuable] .value')?.textContent === '353'")
+    # ... on the tab it was shared from, with the memo that was on show.
+    assert fresh.locator("#tab-tests").get_attribute("class") == "active"
+    fresh.frame_locator("#memo-frame").locator("body", has_text="353").wait_for(state="attached")
+    fresh.close()
 
     # The memo on show follows the scenario: $2,000 converts into 705 shares (2000 / 2.83849 = 704.6…, upward).
     page.click("#tab-scenario")

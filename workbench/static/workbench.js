@@ -891,8 +891,10 @@ async function runTests() {
   const items = data.diagnostics.map((d) => el("li", { class: "case error" },
     el("span", { class: "verdict" }, "ERROR"), el("pre", {}, d.rendered)));
   for (const c of data.cases) {
-    items.push(el("li", { class: "case " + (c.passed ? "pass" : "fail"), title: "show this case in the test file",
-      onclick: () => showTestLine(c.line) },
+    const failing = c.lines.length ? /\.(?:ya?ml|json):(\d+)/.exec(c.lines[0]) : null;  // the expectation that failed
+    items.push(el("li", { class: "case " + (c.passed ? "pass" : "fail"),
+      title: failing ? "show the failing expectation in the test file" : "show this case in the test file",
+      onclick: () => showTestLine(failing ? Number(failing[1]) : c.line) },
       el("span", { class: "verdict" }, c.passed ? "PASS" : "FAIL"), " ", el("span", { class: "title" }, c.title),
       el("span", { class: "line" }, ` line ${c.line}`),
       c.lines.length ? el("pre", { class: "failure" }, c.lines.join("\n")) : null));
@@ -963,6 +965,7 @@ function shareLink() {
   if (state.scenario.path) params.set("scenario_path", state.scenario.path);
   const tab = document.querySelector("[data-tab].active");
   if (tab) params.set("tab", tab.dataset.tab);
+  if (!$("memo-view").hidden) params.set("view", "memo");
   const url = location.origin + location.pathname + "#" + params.toString();
   history.replaceState(null, "", url);
   const field = $("share-url");
@@ -984,6 +987,7 @@ async function restoreFromFragment() {
     $("scenario-save-path").value = params.get("scenario_path") || "";
   } else newScenario();
   showTab(params.get("tab") || "scenario");
+  if (params.get("view") === "memo") showSub("memo");  // the evaluation that follows previews it
   return true;
 }
 
