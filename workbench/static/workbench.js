@@ -703,6 +703,8 @@ async function runEvaluate() {
   if (!reply.data.ok) {
     renderScenarioProblems(reply.data.diagnostics);
     renderResults({ error: "The scenario has problems: see the scenario pane." });
+    $("memo-frame").srcdoc = "";  // never the memo of the scenario as it was before
+    setStatus("memo-status", "no memo: the scenario has problems (see the scenario pane)", "bad");
     return;
   }
   renderScenarioProblems([]);
