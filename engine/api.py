@@ -63,7 +63,13 @@ class Outcome:
 
     @property
     def errors(self) -> list[EvaluationError]:
-        return [r.error for r in self.results.values() if r.error is not None]
+        """Each failure once: a result that fails because a rule it uses failed carries that rule's error."""
+        unique: dict[tuple[str | None, object, str], EvaluationError] = {}
+        for result in self.results.values():
+            error = result.error
+            if error is not None:
+                unique.setdefault((error.rule, error.span, error.message), error)
+        return list(unique.values())
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {

@@ -28,12 +28,12 @@ import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
 from engine.check import Program
 from engine.errors import ClauseError, Diagnostic, SourceMap, Span
+from engine.limits import loads_json
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson")
@@ -220,6 +220,10 @@ def _csv_items(path: Path) -> Iterator[Item]:
             yield Item(shown, shown, problem=f"not a CSV table: {error}")
             return
         header = [h.strip() for h in header]
+        repeated = next((h for i, h in enumerate(header) if h and h in header[:i]), None)
+        if repeated is not None:  # the last cell would silently win
+            yield Item(shown, shown, line=1, problem=f"the column `{repeated}` is named twice in the header")
+            return
         name_column = next((i for i, h in enumerate(header) if h.lower() in NAME_COLUMNS), None)
         start = 1
         while True:
@@ -263,9 +267,12 @@ def _jsonl_items(path: Path) -> Iterator[Item]:
                 continue
             default = f"{shown}:{number}"
             try:
-                data = json.loads(text, parse_float=Decimal)
+                data = loads_json(text)  # exact, within the limits, each key once
             except json.JSONDecodeError as error:
                 yield Item(default, shown, line=number, problem=f"not valid JSON: {error.msg}")
+                continue
+            except ValueError as error:
+                yield Item(default, shown, line=number, problem=str(error))
                 continue
             if not isinstance(data, dict):
                 yield Item(default, shown, line=number, problem="a row is a JSON object of facts")

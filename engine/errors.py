@@ -54,6 +54,9 @@ class Diagnostic:
         return "\n".join(out)
 
 
+_EXCERPT_WIDTH = 160  # characters of a source line shown under a message
+
+
 class SourceMap:
     """The text of every file a diagnostic may point into."""
 
@@ -92,7 +95,14 @@ class SourceMap:
             width = span.end_column - span.column
         elif span.end_line > span.line:
             width = max(1, len(text) - span.column + 1)
-        caret = " " * (span.column - 1) + "^" * width
+        column = span.column
+        if len(text) > _EXCERPT_WIDTH:  # a very long line: the stretch around the caret, marked as cut
+            start = max(0, min(column - 1 - _EXCERPT_WIDTH // 2, len(text) - _EXCERPT_WIDTH))
+            shown = text[start:start + _EXCERPT_WIDTH]
+            text = ("…" if start else "") + shown + ("…" if start + _EXCERPT_WIDTH < len(text) else "")
+            column = column - start + (1 if start else 0)
+            width = max(1, min(width, len(text) - column + 1))
+        caret = " " * (column - 1) + "^" * width
         return [f" {pad} |", f" {gutter} | {text}", f" {pad} | {caret}"]
 
 

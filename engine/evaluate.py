@@ -315,6 +315,9 @@ class Evaluation:
                     f"division by zero: {self.program.sources.text(e.right.span) or 'the divisor'} is 0", e.span
                 ) from None
             raise EvaluationError(f"arithmetic failed in `{self.program.sources.text(e.span)}`", e.span) from None
+        except OverflowError:  # a date or duration past what a calendar can hold
+            raise EvaluationError(f"`{self.program.sources.text(e.span)}` falls outside the calendar "
+                                  "(dates run from 0001-01-01 to 9999-12-31)", e.span) from None
 
     def _power_or_period(self, e: ast.Binary, left: object, right: object) -> object:
         """``x ^ n`` and calendar months: ``date ± period`` follows the contract's month-end convention."""

@@ -10,9 +10,12 @@ hostile or broken input costs seconds and megabytes, not hours and gigabytes.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from engine.errors import ClauseError, Diagnostic, SourceMap, Span
 
@@ -26,12 +29,20 @@ NESTING_DEPTH = 64  # lists and mappings inside one another, in a scenario, a JS
 SCENARIO_NODES = 5_000_000  # values in one scenario once YAML aliases are expanded
 NUMBER_DIGITS = 100  # digits in one number (integer, money, decimal, percent), in a fact or a clause file
 NUMBER_EXPONENT = 100  # a number's power of ten, either way ("1e-999999" is refused)
+FACT_YEARS = (1000, 9000)  # a date or datetime fact lies within these years (room for arithmetic and time zones)
 DURATION_DAYS = 3_660_000  # the longest duration literal or fact (about 10,000 years, the span of dates)
-EXPRESSION_DEPTH = 400  # operators and calls inside one another in one clause expression
+EXPRESSION_DEPTH = 100  # tree levels of one clause expression (the shipped contracts reach 11): long `+` or call chains
 TABLE_ROWS = 10_000  # `clause run --format table` (the table is laid out whole; jsonl and csv stream)
 TRACE_LIST_ITEMS = 20  # a list in a trace shows its first and last items and the count; --full-lists shows all
 
 CLAUSE_SUFFIX = ".clause"
+
+
+def year_problem(year: int) -> str | None:
+    low, high = FACT_YEARS
+    if not low <= year <= high:
+        return f"a date lies between the years {low} and {high} (the limit)"
+    return None
 
 
 class LimitError(ValueError):
@@ -143,3 +154,143 @@ def located(message: str, shown: str, line: int = 0, column: int = 0, sources: S
 def allow_outside_from_environment() -> bool:
     """`CLAUSE_ALLOW_OUTSIDE=1` widens the confinement for front ends without a flag."""
     return os.environ.get("CLAUSE_ALLOW_OUTSIDE", "") == "1"
+
+
+# ---------------------------------------------------------------- nested data (scenarios, JSON(L) rows, CSV cells)
+_NUMBER_LIKE = re.compile(r"[-+]?[\d_,.]*\d[\d_,.]*([eE][-+]?\d+)?%?")
+
+
+def check_yaml(text: str, shown: str, sources: SourceMap | None = None) -> None:
+    """Refuse, before building anything, YAML nested deeper than NESTING_DEPTH,
+    whose aliases expand to more than SCENARIO_NODES values (an alias bomb), or
+    with a plain number over the digit limits. One pass over the parser's
+    events: no recursion, no expansion, linear in the text."""
+    import yaml
+
+    depth = 0
+    sizes: list[int] = []  # the values counted in each open collection
+    anchors: dict[str, int] = {}
+    opened: list[str | None] = []
+    total = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            mark = event.start_mark
+            assert mark is not None  # the parser marks every event
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > NESTING_DEPTH:
+                    raise located(f"lists and mappings nest more than {NESTING_DEPTH} deep here (the limit)",
+                                  shown, mark.line + 1, mark.column + 1, sources)
+                sizes.append(1)
+                opened.append(event.anchor)
+                continue
+            if isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+                size = sizes.pop()
+                anchor = opened.pop()
+                if anchor is not None:
+                    anchors[anchor] = size
+                count = size
+            elif isinstance(event, yaml.AliasEvent):
+                count = anchors.get(event.anchor or "", 1)
+            elif isinstance(event, yaml.ScalarEvent):
+                if event.anchor is not None:
+                    anchors[event.anchor] = 1
+                if event.implicit[0] and _NUMBER_LIKE.fullmatch(event.value):
+                    problem = check_number_text(event.value)
+                    if problem is not None:
+                        raise located(problem, shown, mark.line + 1, mark.column + 1, sources)
+                count = 1
+            else:
+                continue
+            if sizes:
+                sizes[-1] += count
+            total += count if not sizes else 0
+            if (sizes and sizes[-1] > SCENARIO_NODES) or total > SCENARIO_NODES:
+                raise located(f"this holds more than {SCENARIO_NODES:,} values once its aliases (*name) are "
+                              "expanded (the limit)", shown, mark.line + 1, mark.column + 1, sources,
+                              help="write the values out, or use fewer aliases")
+    except yaml.YAMLError:
+        return  # the loader reports it, with its position
+
+
+def check_nesting(data: object, shown: str, text: str, sources: SourceMap | None = None,
+                  line_offset: int = 0) -> None:
+    """Refuse loaded JSON-like ``data`` nested deeper than NESTING_DEPTH (walked without recursion)."""
+    stack: list[tuple[object, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (list, dict)):
+            if depth >= NESTING_DEPTH:
+                raise nesting_error(text, shown, sources, line_offset)
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+
+
+def nesting_error(text: str, shown: str, sources: SourceMap | None = None, line_offset: int = 0) -> ClauseError:
+    """The error for JSON ``text`` nested too deep, at the bracket that goes over the limit."""
+    depth, line, column, in_string, escaped = 0, 1, 0, False, False
+    for char in text:
+        column += 1
+        if char == "\n":
+            line, column = line + 1, 0
+        elif in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > NESTING_DEPTH:
+                break
+        elif char in "]}":
+            depth -= 1
+    return located(f"lists and mappings nest more than {NESTING_DEPTH} deep here (the limit)", shown,
+                   line + line_offset, max(column, 1), sources)
+
+
+def bounded_int(text: str) -> int:
+    """``int`` for json.loads(parse_int=...): refuses (LimitError) more than NUMBER_DIGITS digits."""
+    problem = check_number_text(text)
+    if problem is not None:
+        raise LimitError(problem)
+    return int(text)
+
+
+class RepeatedKey(ValueError):
+    """A JSON object that gives one key twice (a repeated fact would silently win)."""
+
+    def __init__(self, key: str):
+        super().__init__(f"`{key}` is given twice; give each fact once")
+        self.key = key
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            raise RepeatedKey(key)
+        data[key] = value
+    return data
+
+
+def loads_json(text: str) -> Any:
+    """JSON read exactly (decimals as Decimal), within the limits: at most
+    NESTING_DEPTH deep, NUMBER_DIGITS digits a number, each key of an object once.
+    Raises json.JSONDecodeError, LimitError or RepeatedKey."""
+    try:
+        data = json.loads(text, parse_float=Decimal, parse_int=bounded_int, object_pairs_hook=_unique_pairs)
+    except RecursionError:
+        raise LimitError(f"lists and mappings nest more than {NESTING_DEPTH} deep (the limit)") from None
+    stack: list[tuple[object, int]] = [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, (list, dict)):
+            if depth >= NESTING_DEPTH:
+                raise LimitError(f"lists and mappings nest more than {NESTING_DEPTH} deep (the limit)")
+            stack.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
+    return data

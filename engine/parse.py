@@ -87,6 +87,10 @@ def parse_text(text: str, path: str, strict: bool = False) -> ParseOutcome:
             for i in range(start, end):
                 lines[i] = ""
             continue
+        too_much = _over_limits(tree, path)
+        if too_much is not None:  # before the recursive passes (transform, check, evaluate) meet it
+            diagnostics.append(too_much)
+            return ParseOutcome(None, diagnostics, broken)
         try:
             file = _ToAst(path).transform(tree)
         except VisitError as error:
@@ -98,6 +102,35 @@ def parse_text(text: str, path: str, strict: bool = False) -> ParseOutcome:
         diagnostics.sort(key=lambda d: (d.span.line, d.span.column) if d.span else (0, 0))
         return ParseOutcome(file, diagnostics, broken)
     return ParseOutcome(None, diagnostics, broken)
+
+
+_NUMBER_TOKENS = ("INTEGER", "DECIMAL", "MONEY", "PERCENT")
+
+
+def _over_limits(tree: lark.Tree[Token], path: str) -> Diagnostic | None:
+    """The first place ``tree`` goes over a limit: an expression nested more than
+    EXPRESSION_DEPTH deep (long `+` or call chains), a number with too many digits.
+    Walked without recursion, so any input is measured safely."""
+    from engine.limits import EXPRESSION_DEPTH, check_number_text
+
+    stack: list[tuple[lark.Tree[Token] | Token, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, Token):
+            if node.type in _NUMBER_TOKENS:
+                problem = check_number_text(str(node))
+                if problem is not None:
+                    line, column = node.line or 0, node.column or 0
+                    return Diagnostic(problem, Span(path, line, column, line, column + 1))
+            continue
+        if depth > EXPRESSION_DEPTH:
+            meta = node.meta
+            line, column = getattr(meta, "line", 0), getattr(meta, "column", 0)
+            return Diagnostic(f"this expression nests more than {EXPRESSION_DEPTH} operations deep (the limit)",
+                              Span(path, line, column, line, column + 1),
+                              help="name parts of it with `define` and combine those")
+        stack.extend((child, depth + 1) for child in node.children)
+    return None
 
 
 def _faulty_statement(lines: list[str], error: UnexpectedInput) -> tuple[int, int]:
@@ -648,12 +681,22 @@ class _ToAst(Transformer[Token, Any]):
         return self._lit(meta, "time", dt.time(hour, minute), c[0])
 
     def duration(self, meta: Any, c: list[Any]) -> ast.Literal:
+        from engine.limits import DURATION_DAYS
+
         days = int(c[0].replace("_", ""))
+        if days > DURATION_DAYS:
+            raise _LiteralError(Diagnostic(f"a duration is at most {DURATION_DAYS:,} days (the limit: about the "
+                                           "span of the calendar)", self._tok_span(c[0])))
         return ast.Literal("duration", dt.timedelta(days=days), f"{c[0]} {c[1]}", self._span(meta))
 
     def period(self, meta: Any, c: list[Any]) -> ast.Literal:
+        from engine.limits import DURATION_DAYS
+
         count = int(c[0].replace("_", ""))
         months = count * 12 if str(c[1]).startswith("year") else count
+        if months > DURATION_DAYS // 30:
+            raise _LiteralError(Diagnostic(f"a period is at most {DURATION_DAYS // 30:,} months (the limit: about "
+                                           "the span of the calendar)", self._tok_span(c[0])))
         return ast.Literal("period", Period(months), f"{c[0]} {c[1]}", self._span(meta))
 
     def month_unit(self, meta: Any, c: list[Any]) -> Token:

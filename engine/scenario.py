@@ -9,6 +9,7 @@ given, at the line of the scenario file where it was written.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import re
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import yaml
 
+from engine import limits
 from engine import types as T
 from engine.check import Program
 from engine.errors import ClauseError, Diagnostic, SourceMap, Span, did_you_mean
@@ -95,11 +97,14 @@ _ExactLoader.add_constructor("tag:yaml.org,2002:timestamp", _keep_text)
 def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     shown = str(path)
+    what = f"the scenario {shown}"
     try:
-        text = path.read_text(encoding="utf-8")
+        text = limits.decode_utf8(limits.read_bounded(path, limits.SCENARIO_FILE_BYTES, what), shown, what)
     except FileNotFoundError:
         raise ClauseError([Diagnostic(f"no such scenario file: {shown}", Span(shown, 0, 0, 0, 0))]) from None
-    except (OSError, UnicodeDecodeError) as error:
+    except limits.LimitError as error:
+        raise ClauseError([Diagnostic(str(error), Span(shown, 0, 0, 0, 0))]) from None
+    except OSError as error:
         from engine.parse import describe_os_error
 
         raise ClauseError([Diagnostic(f"cannot read scenario {shown}: {describe_os_error(error)}",
@@ -114,7 +119,11 @@ def parse_scenario(text: str, shown: str, json_format: bool = False) -> Scenario
     if json_format:
         try:
             data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant,
-                              object_pairs_hook=_unique_object)
+                              object_pairs_hook=_unique_object, parse_int=limits.bounded_int)
+        except RecursionError:
+            raise limits.nesting_error(text, shown, sources) from None
+        except limits.LimitError as error:
+            raise _long_number(text, shown, str(error), sources) from None
         except json.JSONDecodeError as error:
             span = Span(shown, error.lineno, error.colno, error.lineno, error.colno + 1)
             raise ClauseError([Diagnostic(f"not valid JSON: {error.msg}", span)], sources) from None
@@ -125,11 +134,17 @@ def parse_scenario(text: str, shown: str, json_format: bool = False) -> Scenario
             span = Span(shown, line, column, line, column + len(repeated.key) + 2)
             raise ClauseError([Diagnostic(f"not valid JSON: `{repeated.key}` is given twice; give each fact once",
                                           span)], sources) from None
+        limits.check_nesting(data, shown, text, sources)
         positions = _json_positions(text)
     else:
+        limits.check_yaml(text, shown, sources)  # nesting, alias expansion, digits: before anything is built
         try:
-            node = yaml.compose(text, Loader=_ExactLoader)
-            data = yaml.load(text, Loader=_ExactLoader)
+            loader = _ExactLoader(text)
+            try:
+                node = loader.get_single_node()
+                data = loader.construct_document(node) if node is not None else None
+            finally:
+                loader.dispose()
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
             where = Span(shown, mark.line + 1, mark.column + 1, mark.line + 1, mark.column + 2) if mark else None
@@ -213,6 +228,16 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
             raise _RepeatedKey(key)
         data[key] = value
     return data
+
+
+def _long_number(text: str, shown: str, problem: str, sources: SourceMap) -> ClauseError:
+    from engine.limits import NUMBER_DIGITS, located
+
+    found = re.search(r"\d{" + str(NUMBER_DIGITS + 1) + ",}", text)
+    offset = found.start() if found else 0
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return located(problem, shown, line, column, sources)
 
 
 def _no_constant(name: str) -> Any:
@@ -348,13 +373,14 @@ def parse_percent(value: object) -> Decimal:
 def parse_date(value: object) -> dt.date:
     if isinstance(value, dt.datetime):
         raise FactError(f"expected a date such as 2003-06-27; got the datetime {value.isoformat()}")
-    if isinstance(value, dt.date):
-        return value
     if isinstance(value, str):
-        try:
-            return dt.date.fromisoformat(value.strip())
-        except ValueError:
-            pass
+        with contextlib.suppress(ValueError):
+            value = dt.date.fromisoformat(value.strip())
+    if isinstance(value, dt.date):
+        problem = limits.year_problem(value.year)
+        if problem is not None:
+            raise FactError(f"{problem}; got {value.isoformat()}")
+        return value
     raise FactError(f"expected a date such as 2003-06-27; got {_show(value)}")
 
 
@@ -373,6 +399,9 @@ def parse_datetime(value: object, home: dt.tzinfo, notes: list[str], fact: str) 
     if moment is None:
         raise FactError(f"expected a date and time with its UTC offset, such as 2003-06-18T20:00:00-04:00; "
                         f"got {_show(value)}")
+    problem = limits.year_problem(moment.year)
+    if problem is not None:
+        raise FactError(f"{problem}; got {moment.isoformat()}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=home)
         round_trip = moment.astimezone(dt.UTC).astimezone(home)
@@ -472,10 +501,17 @@ def converter(t: T.Type, home: dt.tzinfo, notes: list[str], fact: str) -> Callab
         T.DATE: parse_date,
         T.BOOLEAN: parse_boolean,
         T.TEXT: parse_text,
-        T.DURATION: lambda v: dt.timedelta(days=parse_integer(v)),
+        T.DURATION: parse_duration,
         T.PERIOD: parse_period_fact,
     }
     return simple[t]
+
+
+def parse_duration(value: object) -> dt.timedelta:
+    days = parse_integer(value)
+    if abs(days) > limits.DURATION_DAYS:
+        raise FactError(f"a duration is at most {limits.DURATION_DAYS:,} days (the limit); got {days}")
+    return dt.timedelta(days=days)
 
 
 def parse_period_fact(value: object) -> Period:
@@ -491,9 +527,11 @@ def parse_period_fact(value: object) -> Period:
 
 def _json_cell(text: str) -> object:
     try:
-        return json.loads(text, parse_float=Decimal)
+        return limits.loads_json(text)
     except json.JSONDecodeError as error:
         raise FactError(f"not valid JSON: {error.msg}") from None
+    except ValueError as error:  # over a limit, or a key given twice
+        raise FactError(str(error)) from None
 
 
 def _with_default(schema: dict[str, Any], t: T.Type, name: str,

@@ -86,6 +86,25 @@ class Member:
     def __str__(self) -> str:
         return self.name
 
+    # A scale's order, as the language compares its members (`A > B`: A ranks better), so
+    # that min and max over a scale give its worst and best member.
+    def __lt__(self, other: object) -> bool:
+        return self._rank_of(other) < self.rank
+
+    def __gt__(self, other: object) -> bool:
+        return self._rank_of(other) > self.rank
+
+    def __le__(self, other: object) -> bool:
+        return self._rank_of(other) <= self.rank
+
+    def __ge__(self, other: object) -> bool:
+        return self._rank_of(other) >= self.rank
+
+    def _rank_of(self, other: object) -> int:
+        if not isinstance(other, Member) or other.type_name != self.type_name:
+            raise TypeError(f"cannot order {self.type_name} against {other!r}")
+        return other.rank
+
 
 # ---------------------------------------------------------------- exact arithmetic
 

@@ -787,7 +787,7 @@ class Explainer:
             return self.undecided_comparison(step)
         if isinstance(step.value, Unknown) and not isinstance(node, (ast.Conditions, ast.Binary)):
             return self.not_stated(step)
-        if isinstance(node, ast.Compare):
+        if isinstance(node, ast.Compare) and len(step.children) == 2:  # (an operand that failed has no step)
             subject, predicate = self.comparison_parts(step)
             return Point(P(subject, predicate), subject=subject, predicate=predicate)
         if isinstance(node, ast.Not) and step.children:
