@@ -25,6 +25,7 @@ import json
 import multiprocessing
 import os
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +34,7 @@ from typing import Any, TextIO
 
 from engine.check import Program
 from engine.errors import ClauseError, Diagnostic, SourceMap, Span
-from engine.limits import loads_json
+from engine.limits import RowProblem, loads_json, table_lines
 
 SCENARIO_SUFFIXES = (".yaml", ".yml", ".json")
 TABLE_SUFFIXES = (".csv", ".jsonl", ".ndjson")
@@ -54,6 +55,7 @@ class Item:
     columns: dict[str, int] = field(default_factory=dict)  # fact → column of the row
     title: str | None = None
     problem: str | None = None  # the row could not be read
+    column: int = 0  # where on its line the problem is (0: the line as a whole)
 
 
 @dataclass
@@ -203,26 +205,38 @@ def _cell(text: str) -> Any:
     return None if text.strip() == "null" else text
 
 
+def _text_lines(lines: Iterator[tuple[int, str | RowProblem]]) -> Iterator[str]:
+    """Lines for csv.reader; a line that cannot be read stops it with its RowProblem."""
+    for _number, text in lines:
+        if isinstance(text, RowProblem):
+            raise text
+        yield text
+
+
 def _csv_items(path: Path) -> Iterator[Item]:
     shown = str(path)
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
+        handle = path.open("rb")
     except OSError as error:
         yield Item(shown, shown, problem=f"cannot read {shown}: {error.strerror or error}")
         return
     with handle:
-        reader = csv.reader(handle)
+        reader = csv.reader(_text_lines(table_lines(handle)))
         try:
             header = next(reader)
         except StopIteration:
             return
-        except (csv.Error, UnicodeDecodeError) as error:
-            yield Item(shown, shown, problem=f"not a CSV table: {error}")
+        except RowProblem as problem:
+            yield Item(shown, shown, line=problem.line, column=problem.column, problem=str(problem))
+            return
+        except csv.Error as error:
+            yield Item(shown, shown, line=1, problem=f"not a CSV table: {error}")
             return
         header = [h.strip() for h in header]
-        repeated = next((h for i, h in enumerate(header) if h and h in header[:i]), None)
+        repeated = next((i for i, h in enumerate(header) if h and h in header[:i]), None)
         if repeated is not None:  # the last cell would silently win
-            yield Item(shown, shown, line=1, problem=f"the column `{repeated}` is named twice in the header")
+            yield Item(shown, shown, line=1, column=len(",".join(header[:repeated])) + (1 if repeated else 0) + 1,
+                       problem=f"the column `{header[repeated]}` is named twice in the header")
             return
         name_column = next((i for i, h in enumerate(header) if h.lower() in NAME_COLUMNS), None)
         start = 1
@@ -232,7 +246,11 @@ def _csv_items(path: Path) -> Iterator[Item]:
                 cells = next(reader)
             except StopIteration:
                 return
-            except (csv.Error, UnicodeDecodeError) as error:
+            except RowProblem as problem:
+                yield Item(f"{shown}:{problem.line}", shown, line=problem.line, column=problem.column,
+                           problem=str(problem))
+                return
+            except csv.Error as error:
                 yield Item(f"{shown}:{line}", shown, line=line, problem=f"not a CSV row: {error}")
                 return
             start = line
@@ -257,19 +275,22 @@ def _csv_items(path: Path) -> Iterator[Item]:
 def _jsonl_items(path: Path) -> Iterator[Item]:
     shown = str(path)
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as error:
         yield Item(shown, shown, problem=f"cannot read {shown}: {error.strerror or error}")
         return
     with handle:
-        for number, text in enumerate(handle, start=1):
+        for number, text in table_lines(handle):
+            default = f"{shown}:{number}"
+            if isinstance(text, RowProblem):
+                yield Item(default, shown, line=number, column=text.column, problem=str(text))
+                continue
             if not text.strip():
                 continue
-            default = f"{shown}:{number}"
             try:
                 data = loads_json(text)  # exact, within the limits, each key once
             except json.JSONDecodeError as error:
-                yield Item(default, shown, line=number, problem=f"not valid JSON: {error.msg}")
+                yield Item(default, shown, line=number, column=error.colno, problem=f"not valid JSON: {error.msg}")
                 continue
             except ValueError as error:
                 yield Item(default, shown, line=number, problem=str(error))
@@ -342,7 +363,8 @@ def _evaluate_item(program: Program, item: Item, fmt: str) -> list[Row]:
     from engine.scenario import Scenario, load_scenario
 
     if item.problem is not None:
-        diagnostic = Diagnostic(item.problem, Span(item.path, item.line, 1, item.line, 2) if item.line
+        column = item.column or 1
+        diagnostic = Diagnostic(item.problem, Span(item.path, item.line, column, item.line, column + 1) if item.line
                                 else Span(item.path, 0, 0, 0, 0))
         return [_failed(program, item.name, [diagnostic], None, fmt)]
     scenarios: list[tuple[str, Scenario]] = []
@@ -446,7 +468,8 @@ def evaluate_all(program: Program, items: Iterable[Item], workers: int, fmt: str
     # elsewhere each worker loads it from the cache.
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
     inherited = program if context.get_start_method() == "fork" else None
-    with context.Pool(workers, initializer=_init_worker, initargs=(inherited, program.path, fmt)) as pool:
+    pool = context.Pool(workers, initializer=_init_worker, initargs=(inherited, program.path, fmt))
+    try:
         pending: deque[Any] = deque()
         for part in itertools.chain((first, second), chunks):
             pending.append(pool.apply_async(_run_chunk, (part,)))
@@ -454,6 +477,25 @@ def evaluate_all(program: Program, items: Iterable[Item], workers: int, fmt: str
                 yield from pending.popleft().get()
         while pending:
             yield from pending.popleft().get()
+    finally:
+        _end_pool(pool)
+
+
+def _end_pool(pool: Any) -> None:
+    """Ends the workers, even when the run stops early (Ctrl-C, a reader that stops).
+
+    Pool.terminate can wait for good: once its result thread stops reading, a
+    worker still writing a large result blocks with the queue's lock held, and
+    terminate then waits on that lock. So terminate runs in a thread of its own,
+    and the workers are killed if it has not returned within a second."""
+    ender = threading.Thread(target=pool.terminate, name="clause-pool-end", daemon=True)
+    ender.start()
+    ender.join(1.0)
+    if ender.is_alive():
+        for process in list(getattr(pool, "_pool", ())):
+            with contextlib.suppress(Exception):
+                process.kill()
+        ender.join(1.0)
 
 
 # ---------------------------------------------------------------- writing

@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("scenario", metavar="SCENARIO", help="the scenario file (.yaml, .yml or .json)")
     ev.add_argument("--format", choices=("text", "json"), default="text", help="text table (default) or JSON")
     ev.add_argument("--trace", action="store_true", help="with --format json: include the evaluation trace")
+    ev.add_argument("--full-lists", action="store_true",
+                    help="with --trace: every item of a long list (by default its first and last items and a count)")
 
     schema = sub.add_parser("schema", help="print the JSON Schema of a contract's scenario facts",
                             description="Print the JSON Schema of the `facts` a scenario may give.")
@@ -97,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     memo.add_argument("--re", help="the Re line (default: the scenario's memo.re, else its title)")
     memo.add_argument("--date", help="the memo's date, YYYY-MM-DD (default: today)")
     memo.add_argument("--legend", help='printed on every page, e.g. "Privileged & Confidential", "Draft"')
+    memo.add_argument("--full-lists", action="store_true",
+                      help="the appendix writes out every item of a long list (by default its first and last items)")
 
     run = sub.add_parser("run", help="evaluate many scenarios",
                          description="Evaluate many scenarios: files, directories, globs, or CSV/JSONL "
@@ -267,7 +271,7 @@ def _eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if args.trace:
             from render.trace import trace_json
 
-            data["trace"] = trace_json(outcome)
+            data["trace"] = trace_json(outcome, full=args.full_lists)
         out.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:
         from render.table import results_table

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from engine.errors import ClauseError, Diagnostic, SourceMap, Span
 
@@ -253,6 +254,15 @@ def nesting_error(text: str, shown: str, sources: SourceMap | None = None, line_
                    line + line_offset, max(column, 1), sources)
 
 
+def bounded_decimal(text: str) -> Decimal:
+    """``Decimal`` for json.loads(parse_float=...): refuses (LimitError) a number over
+    the digit or exponent limits before Decimal arithmetic can overflow on it."""
+    problem = check_number_text(text)
+    if problem is not None:
+        raise LimitError(problem)
+    return Decimal(text)
+
+
 def bounded_int(text: str) -> int:
     """``int`` for json.loads(parse_int=...): refuses (LimitError) more than NUMBER_DIGITS digits."""
     problem = check_number_text(text)
@@ -283,7 +293,7 @@ def loads_json(text: str) -> Any:
     NESTING_DEPTH deep, NUMBER_DIGITS digits a number, each key of an object once.
     Raises json.JSONDecodeError, LimitError or RepeatedKey."""
     try:
-        data = json.loads(text, parse_float=Decimal, parse_int=bounded_int, object_pairs_hook=_unique_pairs)
+        data = json.loads(text, parse_float=bounded_decimal, parse_int=bounded_int, object_pairs_hook=_unique_pairs)
     except RecursionError:
         raise LimitError(f"lists and mappings nest more than {NESTING_DEPTH} deep (the limit)") from None
     stack: list[tuple[object, int]] = [(data, 0)]
@@ -294,3 +304,54 @@ def loads_json(text: str) -> Any:
                 raise LimitError(f"lists and mappings nest more than {NESTING_DEPTH} deep (the limit)")
             stack.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
     return data
+
+
+# ---------------------------------------------------------------- table rows (CSV, JSON Lines), read as bytes
+
+
+class RowProblem(ValueError):
+    """A row of a table that cannot be read: over TABLE_ROW_BYTES, or not UTF-8.
+    ``line`` and ``column`` say where (1-based; the column counts characters)."""
+
+    def __init__(self, message: str, line: int, column: int = 1, encoding: bool = False):
+        super().__init__(message)
+        self.line = line
+        self.column = column
+        self.encoding = encoding  # not UTF-8 (rather than too long)
+
+
+def table_lines(handle: BinaryIO, first_line: int = 1) -> Iterator[tuple[int, str | RowProblem]]:
+    """The lines of a binary ``handle`` as text, numbered from ``first_line``; a
+    line that is not UTF-8 or is longer than TABLE_ROW_BYTES comes as a
+    RowProblem instead (a long line is skipped without being held whole)."""
+    number = first_line - 1
+    while True:
+        raw = handle.readline(TABLE_ROW_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > TABLE_ROW_BYTES and not raw.endswith(b"\n"):
+            while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass
+            yield number, RowProblem(f"the row is longer than the limit of {describe_bytes(TABLE_ROW_BYTES)}",
+                                     number)
+            continue
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            column = len(raw[:error.start].decode("utf-8", errors="replace")) + 1
+            yield number, RowProblem(f"not UTF-8 text (byte 0x{raw[error.start:error.start + 1].hex()}, here, is "
+                                     "not part of a UTF-8 character); save the table as UTF-8", number, column, True)
+            continue
+        if number == 1 and text.startswith("\ufeff"):
+            text = text[1:]
+        yield number, text
+
+
+def first_row_problem(path: Path) -> RowProblem | None:
+    """The first line of ``path`` that is not UTF-8 or is too long (None: there is none)."""
+    with path.open("rb") as handle:
+        for _number, text in table_lines(handle):
+            if isinstance(text, RowProblem):
+                return text
+    return None

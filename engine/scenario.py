@@ -118,7 +118,7 @@ def parse_scenario(text: str, shown: str, json_format: bool = False) -> Scenario
     positions: dict[str, tuple[int, int]] = {}
     if json_format:
         try:
-            data = json.loads(text, parse_float=Decimal, parse_constant=_no_constant,
+            data = json.loads(text, parse_float=limits.bounded_decimal, parse_constant=_no_constant,
                               object_pairs_hook=_unique_object, parse_int=limits.bounded_int)
         except RecursionError:
             raise limits.nesting_error(text, shown, sources) from None
@@ -233,7 +233,9 @@ def _unique_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def _long_number(text: str, shown: str, problem: str, sources: SourceMap) -> ClauseError:
     from engine.limits import NUMBER_DIGITS, located
 
-    found = re.search(r"\d{" + str(NUMBER_DIGITS + 1) + ",}", text)
+    # The long digit run, or else the exponent, that went over the limit (the number's start).
+    found = re.search(r"[-\d.]*\d{" + str(NUMBER_DIGITS + 1) + ",}", text) or \
+        re.search(r"-?[\d.]+[eE][-+]?0*[1-9]\d{2,}", text)
     offset = found.start() if found else 0
     line = text.count("\n", 0, offset) + 1
     column = offset - (text.rfind("\n", 0, offset) + 1) + 1
@@ -314,10 +316,19 @@ FINEST_EXPONENT = -18
 
 
 def _in_range(value: Decimal, what: str) -> Decimal:
+    # adjusted() and the exponent, not abs() or format(): those go through the
+    # context and overflow (or spell out a million digits) for 1e999999999.
     exponent = value.as_tuple().exponent
-    if not value.is_finite() or abs(value) >= LARGEST or (isinstance(exponent, int) and exponent < FINEST_EXPONENT):
-        raise FactError(f"expected {what} below 10^18 with at most 18 decimal places; got {format(value, 'f')[:40]}")
+    if not value.is_finite() or value.adjusted() >= 18 or (isinstance(exponent, int) and exponent < FINEST_EXPONENT):
+        raise FactError(f"expected {what} below 10^18 with at most 18 decimal places; got {_shown_decimal(value)}")
     return value
+
+
+def _shown_decimal(value: Decimal) -> str:
+    """``value`` as people write it, or in scientific notation once that would be long."""
+    if value.is_finite() and -30 <= value.adjusted() <= 30:
+        return format(value, "f")
+    return str(value)
 
 
 def parse_decimal(value: object, what: str = "an amount") -> Decimal:
@@ -360,6 +371,9 @@ def parse_integer(value: object) -> int:
 def parse_percent(value: object) -> Decimal:
     if isinstance(value, str) and not isinstance(value, _ExactText) and value.strip().endswith("%"):
         number = value.strip()[:-1].strip()
+        problem = limits.check_number_text(number)
+        if problem is not None:
+            raise FactError(f"{problem}; got {_show(value)}")
         try:
             return _in_range(Decimal(number), "a percentage") / 100
         except InvalidOperation:

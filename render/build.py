@@ -103,6 +103,7 @@ class MemoOptions:
     re: str | None = None
     date: str | None = None
     legend: str | None = None
+    full_lists: bool = False  # the appendix writes out every item of a long list
 
 
 # ---------------------------------------------------------------- dependencies
@@ -205,6 +206,7 @@ class _Builder:
         self.outcome = outcome
         self.program = outcome.program
         self.explainer = Explainer(outcome)
+        self.explainer.full_lists = options.full_lists
         self.deps = Dependencies(self.program)
         self.generated = generated
         self.contract_path = contract_path or self.program.path

@@ -23,6 +23,7 @@ from engine.api import Outcome
 from engine.calendars import Calendar
 from engine.check import IN_FORCE, Program
 from engine.evaluate import Solution, Step
+from engine.limits import TRACE_LIST_ITEMS
 from engine.values import Member, Unknown
 from render import format as fmt
 
@@ -322,6 +323,7 @@ class Explainer:
         self.home = self.program.home_zone
         self.cited: list[str] = []
         self._expanded: set[str] = set()
+        self.full_lists = False  # every item of a long list, not the first and last (memo --full-lists)
 
     # ------------------------------------------------------------ values
     def type_of(self, node: ast.Expr) -> T.Type:
@@ -1116,31 +1118,69 @@ class Explainer:
         kept = 0
         element_type = T.strip_optional(self.type_of(node.source))
         element = element_type.element if isinstance(element_type, T.ListType) else None
+        shown = self.shown_items(len(items))
+        deciding = node.function in ("min", "max", "first", "any", "all")
+        decider_written = False
+        entries: list[tuple[int, Point]] = []
         for index, item in enumerate(items, start=1):
             if not children:
                 break
             include = True
-            reason: Phrase | None = None
+            where: Step | None = None
             if node.where is not None and children:
                 where = children.pop(0)
                 include = where.value is True
-                if isinstance(where.node, ast.Compare):
-                    reason = self.comparison(where)
             body = None
             if include and node.function != "count" and children:
                 body = children.pop(0)
             if include:
                 kept += 1
+            # Beyond the first and last items, only an item that decided the result is written out.
+            decided = deciding and include and (
+                (node.function in ("min", "max", "first") and (body.value if body is not None else item) == step.value)
+                or (node.function == "any" and body is not None and body.value is True)
+                or (node.function == "all" and body is not None and body.value is False))
+            if index not in shown and not (decided and not decider_written):
+                continue
+            decider_written = decider_written or (decided and index not in shown)
+            reason: Phrase | None = None
+            if where is not None and isinstance(where.node, ast.Compare):
+                reason = self.comparison(where)
             text = P(f"item {index}: ", self.show(item, element), " — ",
                      ("kept" if node.function == "list" else "counted") if include else "left out")
             if reason is not None:
                 text = P(text, " (", reason, ")")
             if body is not None and not isinstance(body.node, (ast.Name, ast.Field)):
                 text = P(text, "; ", self.show(body.value, self.type_of(node.body)))
-            point.children.append(Point(text, None, "info"))
+            entries.append((index, Point(text, None, "info")))
+        summary = P(f"{kept:,} of the {len(items):,} items counted") if node.where is not None else None
+        point.children.extend(self.with_gaps(entries, len(items), summary))
         if not items:
             point.children.append(Point(P("there are none")))
         return point
+
+    def shown_items(self, count: int) -> set[int]:
+        """The items of a list of ``count`` written out one by one: all of them, or
+        (a long list, unless the memo was asked for full lists) the first and last."""
+        if self.full_lists or count <= TRACE_LIST_ITEMS:
+            return set(range(1, count + 1))
+        half = TRACE_LIST_ITEMS // 2
+        return set(range(1, half + 1)) | set(range(count - half + 1, count + 1))
+
+    def with_gaps(self, entries: list[tuple[int, Point]], count: int, summary: Phrase | None) -> list[Point]:
+        """``entries`` in order, with a line where items were left out saying how many."""
+        out: list[Point] = []
+        previous = 0
+        for index, entry in entries:
+            if index > previous + 1:
+                out.append(Point(P(f"… {index - previous - 1:,} more items …"), None, "info"))
+            out.append(entry)
+            previous = index
+        if entries and previous < count and len(entries) < count:
+            out.append(Point(P(f"… {count - previous:,} more items …"), None, "info"))
+        if summary is not None and len(entries) < count:
+            out.append(Point(summary, None, "info"))
+        return out
 
     def fold(self, step: Step) -> Point:
         """A scan or fold as a timeline: the starting state, then each item and the state after it."""
@@ -1156,9 +1196,11 @@ class Explainer:
         point = Point(P(what, " over ", words or "the items", self.note_cites(cites), ": ",
                         self.val(step.value, self.type_of(node))))
         point.children.append(Point(P("at the start: ", self.show(initial.value, state_type)), None, "info"))
-        for index, (item, after) in enumerate(zip(items, steps, strict=False), start=1):
-            point.children.append(Point(P(f"item {index}: ", self.show(item, element), " — then ",
-                                          self.show(after.value, state_type)), None, "info"))
+        shown = self.shown_items(len(items))
+        entries = [(index, Point(P(f"item {index}: ", self.show(item, element), " — then ",
+                                   self.show(after.value, state_type)), None, "info"))
+                   for index, (item, after) in enumerate(zip(items, steps, strict=False), start=1) if index in shown]
+        point.children.extend(self.with_gaps(entries, len(items), None))
         if not items:
             point.children.append(Point(P("there are none")))
         return point

@@ -47,7 +47,7 @@ TEMPLATE_ENV = "CLAUSE_MEMO_TEMPLATES"
 
 _MD_SPECIAL = re.compile(r"([\\`*\[\]<>|])")
 _MD_UNDERSCORE = re.compile(r"(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])")
-_MD_LINE_START = re.compile(r"(\n\s*)([#>+=-]|\d+[.)])")
+_MD_LINE_START = re.compile(r"(\n\s*)([#>+=~-]|\d+[.)])")  # ~~~ would open a code block
 
 
 def md_escape(text: str) -> str:
@@ -64,6 +64,14 @@ def md_escape(text: str) -> str:
 
 
 _CODE_SPAN = re.compile(r"`([^`\n]+)`")
+_LINE_BREAK = re.compile(r"\s*\n\s*")
+
+
+def one_line(value: object) -> object:
+    """A value for a Markdown table cell: a line break would end the row (and the table)."""
+    if isinstance(value, Markup):
+        return Markup(_LINE_BREAK.sub(" ", str(value)))
+    return value if not isinstance(value, str) else _LINE_BREAK.sub(" ", value)
 
 
 def _code_spans(text: str, plain: Callable[[str], str], code: Callable[[str], str]) -> Markup:
@@ -228,6 +236,7 @@ def environment(fmt_name: str, extra_dirs: list[str] | None = None) -> jinja2.En
         "svg": _svg,
         "code": _html_code if fmt_name == "html" else _md_code,
         "percents": _percents,
+        "one_line": one_line,
     })
     return env
 
@@ -330,7 +339,7 @@ def memo_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise ClauseError([Diagnostic("a DOCX memo is written to a file", help="add -o memo.docx")])
     options = MemoOptions(to=getattr(args, "to", None), sender=getattr(args, "sender", None),
                           re=getattr(args, "re", None), date=getattr(args, "date", None),
-                          legend=getattr(args, "legend", None))
+                          legend=getattr(args, "legend", None), full_lists=bool(getattr(args, "full_lists", False)))
     program = load_contract(args.contract)
     scenario = load_scenario(args.scenario)
     outcome = evaluate(program, scenario, trace=True)

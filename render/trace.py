@@ -1,4 +1,11 @@
-"""The evaluation trace as JSON: every rule evaluated, its inputs and steps."""
+"""The evaluation trace as JSON: every rule evaluated, its inputs and steps.
+
+A list longer than TRACE_LIST_ITEMS (a value, or the steps of an aggregate
+over it) is summarised: its first and last items and how many were left out,
+`{"first": [...], "last": [...], "count": N}` for a value and a step
+`{"omitted": K}` among the steps; `full=True` (`clause eval --trace
+--full-lists`) writes every item.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +15,33 @@ from engine import types as T
 from engine.api import Outcome
 from engine.check import IN_FORCE, Program
 from engine.evaluate import Step
+from engine.limits import TRACE_LIST_ITEMS
 from engine.values import Unknown, encode
 from render import format as fmt
 
 
-def step_json(program: Program, step: Step) -> dict[str, Any]:
-    type_ = program.node_types.get(id(step.node), T.ANY)
+def _value(value: object, type_: T.Type, full: bool) -> Any:
+    if not full and isinstance(value, tuple) and len(value) > TRACE_LIST_ITEMS:
+        half = TRACE_LIST_ITEMS // 2
+        element = type_.element if isinstance(type_, T.ListType) else T.ANY
+        return {"first": [encode(v, element) for v in value[:half]],
+                "last": [encode(v, element) for v in value[-half:]], "count": len(value)}
+    return encode(value, type_)
+
+
+def _steps(children: list[Step], full: bool) -> list[Step | int]:
+    """The steps written out: all, or the first and last with the count left out between."""
+    if full or len(children) <= 2 * TRACE_LIST_ITEMS:
+        return list(children)
+    return [*children[:TRACE_LIST_ITEMS], len(children) - 2 * TRACE_LIST_ITEMS, *children[-TRACE_LIST_ITEMS:]]
+
+
+def step_json(program: Program, step: Step, full: bool = False) -> dict[str, Any]:
+    type_ = T.strip_optional(program.node_types.get(id(step.node), T.ANY))
     data: dict[str, Any] = {
         "expr": program.sources.text(step.node.span),
         "at": str(step.node.span),
-        "value": encode(step.value, type_),
+        "value": _value(step.value, type_, full),
     }
     if isinstance(step.value, Unknown):
         data["missing"] = sorted(step.value.missing)
@@ -27,28 +51,29 @@ def step_json(program: Program, step: Step) -> dict[str, Any]:
         data["label"] = step.label
     if step.error:
         data["error"] = step.error
-    children = [step_json(program, child) for child in step.children
-                if child.node.__class__.__name__ != "Literal"]
+    children = [{"omitted": child} if isinstance(child, int) else step_json(program, child, full)
+                for child in _steps(step.children, full) if isinstance(child, int)
+                or child.node.__class__.__name__ != "Literal"]
     if children:
         data["steps"] = children
     return data
 
 
-def trace_json(outcome: Outcome) -> dict[str, Any]:
+def trace_json(outcome: Outcome, full: bool = False) -> dict[str, Any]:
     program = outcome.program
     rules = {}
     for name, trace in list(outcome.evaluation.traces.items()):  # a timeline evaluates more rules
         info = program.rules[name]
         rules[name] = {
             "section": trace.section,
-            "value": encode(trace.value, info.type),
+            "value": _value(trace.value, T.strip_optional(info.type), full),
             "reads": {
-                read: encode(value, program.facts[read].type if read in program.facts
-                             else program.rules[read].type)
+                read: _value(value, T.strip_optional(program.facts[read].type if read in program.facts
+                                                     else program.rules[read].type), full)
                 for read, value in trace.reads.items()
             },
             "readings": trace.readings,
-            "steps": step_json(program, trace.step) if trace.step else None,
+            "steps": step_json(program, trace.step, full) if trace.step else None,
         }
         if info.public and trace.step is not None:
             timeline = _timeline(outcome, name)

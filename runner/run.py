@@ -323,8 +323,9 @@ class TableRunner:
 
         facts = row_facts(batch, index)
         line = batch.lines[index]
-        if "\0unreadable" in facts:
-            item = Item(batch.names[index], batch.path, line=line, problem="not valid JSON")
+        if index in batch.problems or "\0unreadable" in facts:
+            problem, column = batch.problems.get(index, ("not valid JSON", 1))
+            item = Item(batch.names[index], batch.path, line=line, problem=problem, column=column)
         else:
             item = Item(batch.names[index], batch.path, facts, line, cell_columns(batch, index))
         rows = evaluate_item(self.program, item, "jsonl")

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,7 @@ class TableBatch:
     table: pa.Table  # the fact columns (NAME_COLUMNS removed)
     first_index: int  # position of the batch's first row in the file
     raw: pa.Table | None = None  # every column as read (CSV: to say where a row's cells are)
+    problems: dict[int, tuple[str, int]] = field(default_factory=dict)  # row → why it cannot be read, column
 
 
 def table_suffix(path: Path) -> str | None:
@@ -82,15 +83,34 @@ def _csv_batches(path: Path, shown: str, rows: int) -> Iterator[TableBatch]:
 
     import pyarrow.csv as pacsv
 
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        header = next(csv.reader(handle), [])
-    header = [h.strip() for h in header]
-    reader = pacsv.open_csv(
-        path, read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 22),
-        convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
-                                             strings_can_be_null=False, quoted_strings_can_be_null=False))
+    from engine.limits import RowProblem, first_row_problem, located, table_lines
+
+    with path.open("rb") as handle:
+        _number, first = next(table_lines(handle), (1, ""))
+    if isinstance(first, RowProblem):
+        raise located(str(first), shown, first.line, first.column)
+    header = [h.strip() for h in next(csv.reader([first]), [])]
+    repeated = next((i for i, h in enumerate(header) if h and h in header[:i]), None)
+    if repeated is not None:  # the last cell would silently win
+        raise located(f"the column `{header[repeated]}` is named twice in the header", shown, 1,
+                      len(",".join(header[:repeated])) + 2)
+    reader = None
     start = 0
-    for record_batch in reader:
+    while True:
+        try:
+            if reader is None:  # (it reads its first block at once)
+                reader = pacsv.open_csv(
+                    path, read_options=pacsv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 22),
+                    convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()),
+                                                         strings_can_be_null=False, quoted_strings_can_be_null=False))
+            record_batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except pa.ArrowInvalid as error:  # not UTF-8, a row too long, cells the header does not name
+            problem = first_row_problem(path)
+            if problem is not None:
+                raise located(str(problem), shown, problem.line, problem.column) from None
+            raise located(f"not a CSV table: {error}", shown) from None
         table = pa.Table.from_batches([record_batch])
         yield _batch(shown, table, start, [start + i + 2 for i in range(table.num_rows)])
         start += table.num_rows
@@ -106,17 +126,26 @@ def _jsonl_batches(path: Path, shown: str, rows: int) -> Iterator[TableBatch]:
 
     def flush() -> TableBatch:
         table = pa.table({c: pa.array([r.get(c, "") for r in records], pa.string()) for c in columns})
-        batch = TableBatch(shown, list(names), list(lines), table, start)
+        batch = TableBatch(shown, list(names), list(lines), table, start, problems=dict(problems))
         return batch
 
-    with path.open(encoding="utf-8") as handle:
-        for number, text in enumerate(handle, start=1):
-            if not text.strip():
+    from engine.limits import RowProblem, loads_json, table_lines
+
+    problems: dict[int, tuple[str, int]] = {}
+    with path.open("rb") as handle:
+        for number, text in table_lines(handle):
+            data: Any = None
+            if isinstance(text, RowProblem):
+                problems[len(records)] = (str(text), text.column)
+            elif not text.strip():
                 continue
-            try:
-                data = json.loads(text, parse_float=Decimal)
-            except json.JSONDecodeError:
-                data = None
+            else:
+                try:
+                    data = loads_json(text)  # exact, within the limits, each key once
+                except json.JSONDecodeError as error:
+                    problems[len(records)] = (f"not valid JSON: {error.msg}", error.colno)
+                except ValueError as error:  # over a limit, or a key given twice
+                    problems[len(records)] = (str(error), 1)
             cells: dict[str, str | None] = {}
             name = None
             if isinstance(data, dict):
@@ -129,8 +158,9 @@ def _jsonl_batches(path: Path, shown: str, rows: int) -> Iterator[TableBatch]:
                     columns.setdefault(str(key))
                     cells[str(key)] = _json_text(value)
             else:
-                cells["\0unreadable"] = text  # the scalar path reports it
+                cells["\0unreadable"] = "1"  # the scalar path reports it
                 columns.setdefault("\0unreadable")
+                problems.setdefault(len(records), ("a row is a JSON object of facts", 1))
             names.append(str(name) if name else f"{shown}:{number}")
             lines.append(number)
             records.append(cells)
@@ -140,6 +170,7 @@ def _jsonl_batches(path: Path, shown: str, rows: int) -> Iterator[TableBatch]:
                 names.clear()
                 lines.clear()
                 records.clear()
+                problems.clear()
     if records:
         yield flush()
 
