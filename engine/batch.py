@@ -384,6 +384,9 @@ def _evaluate_item(program: Program, item: Item, fmt: str) -> list[Row]:
             return [fast]
         positions = {name: (item.line, column) for name, column in item.columns.items()}
         positions.update({f"key:{name}": (item.line, column) for name, column in item.columns.items()})
+        for name in item.facts:  # a JSON Lines row: the row's line, at least
+            positions.setdefault(name, (item.line, 1))
+            positions.setdefault(f"key:{name}", (item.line, 1))
         scenarios = [(item.name, Scenario(item.path, item.title, None, item.facts, positions, SourceMap()))]
     rows = []
     for name, scenario in scenarios:

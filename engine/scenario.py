@@ -326,9 +326,9 @@ def _in_range(value: Decimal, what: str) -> Decimal:
 
 def _shown_decimal(value: Decimal) -> str:
     """``value`` as people write it, or in scientific notation once that would be long."""
-    if value.is_finite() and -30 <= value.adjusted() <= 30:
+    if value.is_finite() and -30 <= value.adjusted() <= 30 and len(value.as_tuple().digits) <= 40:
         return format(value, "f")
-    return str(value)
+    return format(value, ".6e") if value.is_finite() else str(value)
 
 
 def parse_decimal(value: object, what: str = "an amount") -> Decimal:
@@ -364,6 +364,9 @@ def parse_integer(value: object) -> int:
     if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
         return int(_in_range(value, "a whole number"))
     if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value) and not isinstance(value, _ExactText):
+        problem = limits.check_number_text(value)
+        if problem is not None:
+            raise FactError(problem)
         return int(_in_range(Decimal(value.replace(",", "").replace("_", "")), "a whole number"))
     raise FactError(f"expected a whole number such as 300000000 or \"300,000,000\"; got {_show(value)}")
 

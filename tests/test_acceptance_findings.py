@@ -64,8 +64,11 @@ def test_converting_more_than_the_note_does_not_leave_a_valid_remainder() -> Non
      "3:3: error: not valid YAML: `principal_amount` is given twice (first on line 2)"),
     ('{"facts": {"principal_amount": 1000, "principal_amount": 2000}}', ".json",
      "1:38: error: not valid JSON: `principal_amount` is given twice"),
-    ('{"facts": {"principal_amount": 1e999}}', ".json",
+    ('{"facts": {"principal_amount": 1e50}}', ".json",
      "1:32: error: fact `principal_amount` (money): expected an amount of money below 10^18"),
+    # An exponent past the limits (docs/limits.md) is refused as the number is read.
+    ('{"facts": {"principal_amount": 1e999}}', ".json",
+     "1:32: error: a number's exponent is at most 100 either way (e999)"),
     ("facts:\n  principal_amount: 100000000000000000000000000\n", ".yaml",
      "2:21: error: fact `principal_amount` (money): expected an amount of money below 10^18"),
     ('{"facts": {"principal_amount": NaN}}', ".json", "not valid JSON: NaN is not a number"),
