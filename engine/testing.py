@@ -117,13 +117,17 @@ def load_test_file(path: Path, text: str | None = None) -> TestFile:
     if path.suffix.lower() == ".json":
         scenario = scenario_file()
         return TestFile(path, None, [Case(scenario.title or path.name, 1, scenario, scenario.expect)])
+    from engine import limits
+
     try:
         if text is None:
-            text = path.read_text(encoding="utf-8")
+            what = f"the test file {shown}"
+            text = limits.decode_utf8(limits.read_bounded(path, limits.SCENARIO_FILE_BYTES, what), shown, what)
     except FileNotFoundError:
         raise ClauseError([Diagnostic(f"no such test file: {shown}", Span(shown, 0, 0, 0, 0))]) from None
-    except (OSError, UnicodeDecodeError) as error:
+    except (OSError, limits.LimitError) as error:
         raise ClauseError([Diagnostic(f"cannot read {shown}: {error}", Span(shown, 0, 0, 0, 0))]) from None
+    limits.check_yaml(text, shown)  # nesting, alias expansion, digits: before anything is built
     try:
         root = yaml.compose(text, Loader=_ExactLoader)
         data = yaml.load(text, Loader=_ExactLoader)

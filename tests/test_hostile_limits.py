@@ -304,3 +304,16 @@ def test_invalid_utf8_in_a_clause_file_or_scenario_is_reported_at_its_line_and_c
     _refused(run, "bad.clause:12:24", "not UTF-8 text (byte 0xff")
     run = clause_in(project, "eval", "c.clause", _write(project, "bad.yaml", b'facts:\n  n: 3\n  amount: "\xe9"\n'))
     _refused(run, "bad.yaml:3:12", "not UTF-8 text (byte 0xe9")
+
+
+def test_a_test_file_is_read_within_the_same_limits(project: Path) -> None:
+    text = f"contract: c.clause\ncases:\n  - name: bomb\n    facts:\n      numbers: {_bomb(9)}\n"
+    run = clause_in(project, "test", _write(project, "bomb.test.yaml", text))
+    report = run.out + run.err  # `clause test` reports each file on stdout
+    assert run.code == 1 and "internal error" not in report
+    assert "bomb.test.yaml:5:" in report and f"more than {limits.SCENARIO_NODES:,} values" in report
+    broken = b"contract: c.clause\ncases:\n  - name: \xff\n"
+    run = clause_in(project, "test", _write(project, "bad.test.yaml", broken))
+    report = run.out + run.err
+    assert run.code == 1 and "bad.test.yaml:3:11: error: cannot read the test file" in report
+    assert "not UTF-8 text (byte 0xff" in report
