@@ -122,12 +122,18 @@ def test_a_table_too_long_to_lay_out_is_refused_with_advice(tmp_path: Path,
     assert clause("run", SPECIAL, str(table), "--format", "jsonl").out.count("\n") == 5
 
 
+def _default_sigint() -> None:
+    # A shell without job control starts background commands with Ctrl-C ignored, and
+    # Python then keeps it ignored; the command under test gets Ctrl-C as a terminal would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_a_run_exits_130_with_one_line(tmp_path: Path) -> None:
     table = _table(tmp_path / "in.jsonl", rows=200_000)
     out = tmp_path / "out.jsonl"
     process = subprocess.Popen([sys.executable, "-m", "engine.cli", "run", SPECIAL, str(table), "--format", "jsonl",
                                 "-o", str(out), "--workers", "2"], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+                               stderr=subprocess.PIPE, text=True, preexec_fn=_default_sigint)
     time.sleep(4)  # the contract loaded, the workers busy
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=60)
