@@ -174,7 +174,7 @@ def check_yaml(text: str, shown: str, sources: SourceMap | None = None) -> None:
     opened: list[str | None] = []
     total = 0
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
             mark = event.start_mark
             assert mark is not None  # the parser marks every event
             if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):

@@ -105,7 +105,7 @@ def _span(shown: str, node: yaml.Node | None) -> Span:
 def load_test_file(path: Path, text: str | None = None) -> TestFile:
     """Read a test file (or a plain scenario file: one case, no expectations); ``text``, when
     given, stands for the file's content (an editor's unsaved text)."""
-    from engine.scenario import Scenario, _ExactLoader, fact_positions, load_scenario, parse_scenario
+    from engine.scenario import Scenario, compose_and_load, fact_positions, load_scenario, parse_scenario
 
     shown = str(path)
 
@@ -129,8 +129,7 @@ def load_test_file(path: Path, text: str | None = None) -> TestFile:
         raise ClauseError([Diagnostic(f"cannot read {shown}: {error}", Span(shown, 0, 0, 0, 0))]) from None
     limits.check_yaml(text, shown)  # nesting, alias expansion, digits: before anything is built
     try:
-        root = yaml.compose(text, Loader=_ExactLoader)
-        data = yaml.load(text, Loader=_ExactLoader)
+        root, data = compose_and_load(text)
     except yaml.YAMLError:
         scenario_file()  # reports the YAML error with its position
         raise
