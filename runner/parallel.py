@@ -66,6 +66,7 @@ class Part:
     lines: list[int]
     columns: bytes
     raw: bool  # CSV: the columns as read, name column included (for the position of a bad cell)
+    problems: dict[int, tuple[str, int]] = field(default_factory=dict)  # row of the part → why unreadable, column
 
 
 @dataclass
@@ -105,8 +106,9 @@ def partitions(paths: Sequence[Path], part_rows: int) -> Iterator[Part]:
                 with pa.ipc.new_stream(sink, piece.schema) as writer:
                     writer.write_table(piece)
                 stop = start + piece.num_rows
+                problems = {row - start: problem for row, problem in batch.problems.items() if start <= row < stop}
                 yield Part(index, batch.path, batch.first_index + start, batch.names[start:stop],
-                           batch.lines[start:stop], sink.getvalue().to_pybytes(), raw)
+                           batch.lines[start:stop], sink.getvalue().to_pybytes(), raw, problems)
                 index += 1
 
 
@@ -118,8 +120,8 @@ def _batch(part: Part) -> Any:
     table = pa.ipc.open_stream(part.columns).read_all()
     if part.raw:
         facts = table.drop_columns([c for c in table.column_names if c.lower() in NAME_COLUMNS])
-        return TableBatch(part.path, part.names, part.lines, facts, part.first, table)
-    return TableBatch(part.path, part.names, part.lines, table, part.first)
+        return TableBatch(part.path, part.names, part.lines, facts, part.first, table, problems=part.problems)
+    return TableBatch(part.path, part.names, part.lines, table, part.first, problems=part.problems)
 
 
 # ---------------------------------------------------------------- in a worker

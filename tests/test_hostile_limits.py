@@ -276,7 +276,8 @@ def test_a_title_cannot_break_the_markdown_memo(project: Path) -> None:
     text = 'title: "Conversion\\n~~~\\n# injected"\nfacts:\n  n: 3\n'
     memo = clause_in(project, "memo", "c.clause", _write(project, "t.yaml", text)).out
     assert "| **Re** | Conversion ~~~ # injected |" in memo
-    assert not re.search(r"^\s*(~~~|```)", memo, re.MULTILINE)
+    assert not re.search(r"^\s*~~~", memo, re.MULTILINE)  # no fence opened by the title
+    assert memo.count("```") % 2 == 0  # the memo's own code blocks (the encoding appendix) are closed
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "table"])
