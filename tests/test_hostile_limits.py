@@ -206,7 +206,7 @@ def test_dates_and_durations_past_the_calendar(project: Path) -> None:
         _refused(run, "c.clause:22:24", "cannot compute `after`: `start + span` falls outside the calendar")
         assert "cannot compute `moment_later`: `moment + span` falls outside the calendar" in run.err
     memo = clause_in(project, "memo", "c.clause", scenario).out
-    assert "could not be computed: `moment + span` falls outside the calendar" in memo
+    assert "The moment later (§ 1) could not be computed" in memo and "falls outside the calendar" in memo
 
 
 # ---------------------------------------------------------------- evaluation
