@@ -959,108 +959,6 @@ def scalar_values(value: Any, size: int) -> list[Any]:
 # ---------------------------------------------------------------- columns to Arrow, vectorised
 
 
-def _text_array(chars: Any, keep: Any) -> Any:
-    """A string array from a matrix of ASCII bytes and the mask of the bytes each row keeps."""
-    import pyarrow as pa
-
-    lengths = keep.sum(axis=1).astype(np.int32)
-    offsets = np.zeros(len(lengths) + 1, dtype=np.int32)
-    np.cumsum(lengths, out=offsets[1:])
-    data = np.ascontiguousarray(chars[keep]).astype(np.uint8)
-    return pa.Array.from_buffers(pa.string(), len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
-
-
-def ratio_text(numerator: Any, denominator: Any, money: bool) -> Any | None:
-    """The canonical text of exact ratios (engine/values.py: ``encode``): every digit of a
-    value with a finite decimal expansion, SIGNIFICANT_DIGITS significant digits (half even)
-    of one without; trailing zeros dropped, money with at least the cents. None when a
-    denominator is too large for the digit arithmetic (the caller formats row by row)."""
-    from engine.values import SIGNIFICANT_DIGITS as digits
-
-    size = len(numerator)
-    if size == 0 or int(denominator.max()) >= 1 << 59:
-        return None
-    negative = numerator < 0
-    value = np.abs(numerator)
-    whole, remainder = np.divmod(value, denominator)
-    # Does the expansion terminate? Only when the denominator has no prime factor but 2 and 5.
-    rest = denominator.copy()
-    for prime in (2, 5):
-        while True:
-            divisible = rest % prime == 0
-            if not divisible.any():
-                break
-            rest = np.where(divisible, rest // prime, rest)
-    terminating = rest == 1
-    integer_places, fraction_places = 20, 64 + digits
-    width = integer_places + fraction_places
-    matrix = np.zeros((size, width), dtype=np.int8)
-    q = whole.copy()
-    for column in range(integer_places - 1, -1, -1):
-        q, digit = np.divmod(q, 10)
-        matrix[:, column] = digit
-    r = remainder.copy()
-    integer_digits = matrix[:, :integer_places] != 0
-    significant = np.where(integer_digits.any(axis=1), integer_digits.argmax(axis=1), -1)
-    for column in range(integer_places, width):
-        r = r * 10
-        digit, r = np.divmod(r, denominator)
-        matrix[:, column] = digit
-        found = (significant < 0) & (digit != 0)
-        if found.any():
-            significant[found] = column
-        # Enough digits on every row: a terminating expansion to its end; any other to the rounding
-        # digit and one past it (what lies further is in the remainder, all rounding needs).
-        if column % 4 == 0 and ((r == 0) | (~terminating & (significant >= 0)
-                                            & (column >= significant + digits + 1))).all():
-            break
-    sticky = r != 0
-    nonzero = matrix != 0
-    first = np.where(nonzero.any(axis=1), nonzero.argmax(axis=1), integer_places - 1)
-    last_kept = first + digits - 1
-    rows = np.arange(size)
-    rounding = ~terminating & (last_kept + 1 < width)
-    if rounding.any():
-        next_digit = np.where(rounding, matrix[rows, np.minimum(last_kept + 1, width - 1)], 0)
-        after = np.zeros(size, dtype=bool)
-        columns = np.arange(width)
-        beyond = columns[None, :] > (last_kept + 1)[:, None]
-        after = (nonzero & beyond).any(axis=1) | sticky
-        kept_digit = matrix[rows, np.minimum(last_kept, width - 1)]
-        up = rounding & ((next_digit > 5) | ((next_digit == 5) & (after | (kept_digit % 2 == 1))))
-        cut = columns[None, :] > last_kept[:, None]
-        matrix[rounding[:, None] & cut] = 0
-        carry = np.zeros(size, dtype=bool)
-        for column in range(width - 1, -1, -1):
-            carry = carry | (up & (last_kept == column))
-            current = matrix[:, column] + carry
-            carry = current >= 10
-            matrix[:, column] = np.where(carry, current - 10, current)
-    elif (~terminating).any():
-        return None
-    nonzero = matrix != 0
-    start = np.where(nonzero[:, :integer_places].any(axis=1), nonzero[:, :integer_places].argmax(axis=1),
-                     integer_places - 1)
-    fraction = nonzero[:, integer_places:]
-    last = np.where(fraction.any(axis=1), fraction.shape[1] - 1 - fraction[:, ::-1].argmax(axis=1), -1)
-    if money:
-        last = np.maximum(last, 1)
-    # Characters: sign, integer digits, the point, fraction digits.
-    chars = np.empty((size, width + 2), dtype=np.uint8)
-    chars[:, 0] = ord("-")
-    chars[:, 1:integer_places + 1] = matrix[:, :integer_places] + ord("0")
-    chars[:, integer_places + 1] = ord(".")
-    chars[:, integer_places + 2:] = matrix[:, integer_places:] + ord("0")
-    columns = np.arange(width + 2)
-    is_zero = ~nonzero.any(axis=1)
-    keep = np.zeros((size, width + 2), dtype=bool)
-    keep[:, 0] = negative & ~is_zero
-    keep[:, 1:integer_places + 1] = columns[None, 1:integer_places + 1] - 1 >= start[:, None]
-    keep[:, integer_places + 1] = last >= 0
-    keep[:, integer_places + 2:] = columns[None, integer_places + 2:] - (integer_places + 2) <= last[:, None]
-    return _text_array(chars, keep), ~terminating
-
-
 def fixed_decimal(units: Any, scale: int, none: Any = None) -> Any:
     """A decimal128 array of int64 units at ``scale``, built from its buffers."""
     import pyarrow as pa
@@ -1100,6 +998,8 @@ def arrow_column(value: Any, size: int, t: T.Type) -> Any | None:
             units, scale = units * 10 ** (2 - scale), 2
         return fixed_decimal(units, scale, none)
     if kind == "ratio" and none is None:
+        from runner.ratio_text import ratio_text
+
         written = ratio_text(value.a, value.den, money)
         return None if written is None else written[0]
     return None
