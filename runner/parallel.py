@@ -62,9 +62,9 @@ class Part:
     index: int
     path: str
     first: int
-    names: list[str]
-    lines: list[int]
-    columns: bytes
+    names: Sequence[str]  # a list, or runner.tables.Names
+    lines: Sequence[int]
+    columns: Any  # Arrow IPC bytes (for another process), or the Arrow table itself
     raw: bool  # CSV: the columns as read, name column included (for the position of a bad cell)
     problems: dict[int, tuple[str, int]] = field(default_factory=dict)  # row of the part → why unreadable, column
 
@@ -89,8 +89,9 @@ def make_job(program: Program, contract: str, fmt: str, chosen: Sequence[str], l
 # ---------------------------------------------------------------- partitions
 
 
-def partitions(paths: Sequence[Path], part_rows: int) -> Iterator[Part]:
-    """Every input table cut into partitions of at most ``part_rows`` rows, numbered in order."""
+def partitions(paths: Sequence[Path], part_rows: int, serialize: bool = True) -> Iterator[Part]:
+    """Every input table cut into partitions of at most ``part_rows`` rows, numbered in order;
+    their columns as Arrow IPC bytes when ``serialize`` (for another process)."""
     import pyarrow as pa
 
     from runner.tables import read_batches
@@ -102,13 +103,16 @@ def partitions(paths: Sequence[Path], part_rows: int) -> Iterator[Part]:
             table: Any = batch.raw if raw else batch.table
             for start in range(0, table.num_rows, part_rows):
                 piece = table.slice(start, part_rows)
-                sink = pa.BufferOutputStream()
-                with pa.ipc.new_stream(sink, piece.schema) as writer:
-                    writer.write_table(piece)
+                columns: Any = piece
+                if serialize:
+                    sink = pa.BufferOutputStream()
+                    with pa.ipc.new_stream(sink, piece.schema) as writer:
+                        writer.write_table(piece)
+                    columns = sink.getvalue().to_pybytes()
                 stop = start + piece.num_rows
                 problems = {row - start: problem for row, problem in batch.problems.items() if start <= row < stop}
                 yield Part(index, batch.path, batch.first_index + start, batch.names[start:stop],
-                           batch.lines[start:stop], sink.getvalue().to_pybytes(), raw, problems)
+                           batch.lines[start:stop], columns, raw, problems)
                 index += 1
 
 
@@ -117,7 +121,7 @@ def _batch(part: Part) -> Any:
 
     from runner.tables import NAME_COLUMNS, TableBatch
 
-    table = pa.ipc.open_stream(part.columns).read_all()
+    table = pa.ipc.open_stream(part.columns).read_all() if isinstance(part.columns, bytes) else part.columns
     if part.raw:
         facts = table.drop_columns([c for c in table.column_names if c.lower() in NAME_COLUMNS])
         return TableBatch(part.path, part.names, part.lines, facts, part.first, table, problems=part.problems)

@@ -31,7 +31,7 @@ from engine import types as T
 from engine.check import Program
 from engine.values import Member, Unknown, encode, is_rounded
 from runner.columnar import ColumnarShape, scalar_values
-from runner.tables import TableBatch, cell_columns, given_columns, read_batches, row_facts
+from runner.tables import TableBatch, arrow_names, cell_columns, given_columns, read_batches, row_facts
 
 
 @dataclass
@@ -177,7 +177,7 @@ class TableRunner:
                 ok &= ~bad
         picked = ok.nonzero()[0]
         if len(picked):
-            names = pa.array(batch.names, pa.string()).take(pa.array(picked))
+            names = arrow_names(batch.names).take(pa.array(picked))
             arrays: dict[str, Any] = {"scenario": names}
             missing: set[str] = set()
             for name in self.chosen:
@@ -619,7 +619,8 @@ def run_partitioned(program: Program, contract: str, paths: Sequence[Path], fmt:
         results = default_results(program, given)
     job = parallel.make_job(program, contract, fmt, results, lines, plan.evaluator)
     rows = plan.part_rows or part_rows_for(fmt, lines, program)
-    parts = parallel.partitions(list(paths), rows)
+    # Partitions cross to other processes as Arrow IPC; evaluated here, they stay tables.
+    parts = parallel.partitions(list(paths), rows, serialize=plan.engine == "dask" or plan.workers > 1)
     sink: Any = None
     if out is not None:
         writer = open_writer(program, fmt, out, results)  # the CSV header, the Parquet schema

@@ -16,7 +16,7 @@ evaluated there.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -40,13 +40,37 @@ _DECIMAL = r"^-?[0-9]{1,12}(\.[0-9]{1,6})?$"
 _DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
 
+class Names(Sequence[str]):
+    """The names of a table's rows kept as an Arrow string array: a row's name becomes a Python
+    string only when that row is reported or evaluated one by one."""
+
+    def __init__(self, array: pa.Array):
+        self.array = array
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            start, stop, step = index.indices(len(self.array))
+            if step != 1:
+                return [self.array[i].as_py() for i in range(start, stop, step)]
+            # a copy of the slice alone: a partition sent to a worker carries its own names only
+            return Names(pa.concat_arrays([self.array.slice(start, max(stop - start, 0))]))
+        return self.array[index].as_py()
+
+
+def arrow_names(names: Sequence[str]) -> pa.Array:
+    return names.array if isinstance(names, Names) else pa.array(list(names), pa.string())
+
+
 @dataclass
 class TableBatch:
     """Rows of one table: their names, where they are, and their cells."""
 
     path: str
-    names: list[str]
-    lines: list[int]  # 1-based line of each row (CSV: assuming one line per row)
+    names: Sequence[str]  # a list, or Names (an Arrow array)
+    lines: Sequence[int]  # 1-based line of each row (CSV: assuming one line per row); a range for CSV and Parquet
     table: pa.Table  # the fact columns (NAME_COLUMNS removed)
     first_index: int  # position of the batch's first row in the file
     raw: pa.Table | None = None  # every column as read (CSV: to say where a row's cells are)
@@ -72,7 +96,7 @@ def read_batches(path: Path, rows: int = BATCH_ROWS) -> Iterator[TableBatch]:
         start = 0
         for record_batch in handle.iter_batches(batch_size=rows):
             table = pa.Table.from_batches([record_batch])
-            yield _batch(shown, table, start, [start + i + 1 for i in range(table.num_rows)])
+            yield _batch(shown, table, start, range(start + 1, start + table.num_rows + 1))
             start += table.num_rows
     else:
         yield from _jsonl_batches(path, shown, rows)
@@ -112,7 +136,7 @@ def _csv_batches(path: Path, shown: str, rows: int) -> Iterator[TableBatch]:
                 raise located(str(problem), shown, problem.line, problem.column) from None
             raise located(f"not a CSV table: {error}", shown) from None
         table = pa.Table.from_batches([record_batch])
-        yield _batch(shown, table, start, [start + i + 2 for i in range(table.num_rows)])
+        yield _batch(shown, table, start, range(start + 2, start + table.num_rows + 2))
         start += table.num_rows
 
 
@@ -187,18 +211,25 @@ def _json_text(value: Any) -> str | None:
     return json.dumps(value, default=str)
 
 
-def _batch(shown: str, table: pa.Table, start: int, lines: list[int]) -> TableBatch:
+def _batch(shown: str, table: pa.Table, start: int, lines: range) -> TableBatch:
     raw = table
     lowered = {name.lower(): name for name in table.column_names}
     name_column = next((lowered[k] for k in NAME_COLUMNS if k in lowered), None)
+    # A row without a name is called by where it is: FILE:LINE.
+    where = pc.binary_join_element_wise(shown + ":", pa.array(np.arange(lines.start, lines.stop)).cast(pa.string()),
+                                        "")
     if name_column is not None:
-        given = table.column(name_column).to_pylist()
-        names = [str(n).strip() if n not in (None, "") else f"{shown}:{line}" for n, line in zip(given, lines,
-                                                                                                strict=True)]
+        given = table.column(name_column).combine_chunks()
+        if pa.types.is_dictionary(given.type):
+            given = given.dictionary_decode()
+        if not pa.types.is_string(given.type):
+            given = given.cast(pa.string())
+        given = pc.utf8_trim_whitespace(given)
+        names = pc.if_else(pc.fill_null(pc.not_equal(given, ""), False), given, where)
         table = table.drop_columns([c for c in table.column_names if c.lower() in NAME_COLUMNS])
     else:
-        names = [f"{shown}:{line}" for line in lines]
-    return TableBatch(shown, names, lines, table, start, raw)
+        names = where
+    return TableBatch(shown, Names(names), lines, table, start, raw)
 
 
 def cell_columns(batch: TableBatch, index: int) -> dict[str, int]:
