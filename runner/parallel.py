@@ -355,10 +355,35 @@ def _collected(done: PartDone, writer: Any, shared: Any) -> PartDone:
 
 def run_in_process(job: Job, program: Program, parts: Iterator[Part], directory: Path | None,
                    writer: Any) -> Iterator[PartDone]:
+    """Partitions evaluated in this process, one at a time and in order; the next partition is read,
+    and the last one written, by two threads meanwhile (pyarrow's readers and writers and the
+    file system release the GIL), one of each at most in flight, so memory stays flat."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
     _PROGRAMS[job.digest] = program
     sink = ("dir", str(directory)) if directory is not None else ("return", "")
-    for part in parts:
-        yield _collected(run_part(job, part, sink), writer, None)
+    reading = ThreadPoolExecutor(1, thread_name_prefix="clause-read")
+    writing = ThreadPoolExecutor(1, thread_name_prefix="clause-write")
+    written: Future[Any] | None = None
+    try:
+        following = reading.submit(next, parts, None)
+        while (part := following.result()) is not None:
+            following = reading.submit(next, parts, None)
+            done = run_part(job, part, sink)
+            if done.error is not None:
+                raise RuntimeError(done.error)
+            if written is not None:
+                written.result()  # (raises what the write raised: a full disk, a closed pipe)
+                written = None
+            if done.data is not None and writer is not None:
+                written = writing.submit(writer, done.data)
+                done.data = None
+            yield done
+        if written is not None:
+            written.result()
+    finally:
+        writing.shutdown(wait=True)  # the last write is finished (or failed) before the output is closed
+        reading.shutdown(wait=True, cancel_futures=True)
 
 
 def run_dask(program: Program, job: Job, parts: Iterator[Part], workers: int, scheduler: str | None,

@@ -49,7 +49,29 @@ def _digit_count(values: Any) -> Any:
 def ratio_text(numerator: Any, denominator: Any, money: bool) -> tuple[Any, Any] | None:
     """The text of numerator/denominator as a pyarrow string array, and the mask of the rows
     rounded for display (no finite expansion). None when the denominators are too large for
-    int64 digit arithmetic: the caller writes those rows one by one."""
+    int64 digit arithmetic: the caller writes those rows one by one.
+
+    A column that repeats values (a rate computed from a price rounded to a tenth of a cent, a
+    sweep's grid) is written once per distinct value and gathered."""
+    import pyarrow as pa
+
+    size = len(numerator)
+    if size >= 4096:
+        # a hash of each pair (wrapping int64 arithmetic); equal pairs are checked, not assumed
+        key = numerator * np.int64(1_000_003) + denominator
+        if len(np.unique(key[:1024])) <= 768:
+            distinct, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+            if len(distinct) <= size // 2 and (numerator[first][inverse] == numerator).all() \
+                    and (denominator[first][inverse] == denominator).all():
+                written = _ratio_text(numerator[first], denominator[first], money)
+                if written is None:
+                    return None
+                text, rounded = written
+                return text.take(pa.array(inverse.ravel())), rounded[inverse.ravel()]
+    return _ratio_text(numerator, denominator, money)
+
+
+def _ratio_text(numerator: Any, denominator: Any, money: bool) -> tuple[Any, Any] | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 

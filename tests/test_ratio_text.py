@@ -76,3 +76,13 @@ def test_any_int64_ratio(pairs: list[tuple[int, int]], money: bool) -> None:
 def test_declines_what_int64_digits_cannot_hold() -> None:
     assert ratio_text(np.array([1], dtype=np.int64), np.array([1 << 59], dtype=np.int64), False) is None
     assert ratio_text(np.array([], dtype=np.int64), np.array([], dtype=np.int64), False) is None
+
+
+def test_repeated_values_are_written_once_and_gathered_in_place() -> None:
+    """A column of few distinct ratios (as a rate from a rounded price) takes the gathering path;
+    every row still gets its own value, in its place."""
+    rng = random.Random(7)
+    prices = [rng.randrange(2_000, 3_400) for _ in range(300)]
+    pairs = [(1_000_000 * (1 if i % 5 else -1), rng.choice(prices)) for i in range(20_000)]
+    check(pairs, money=False)
+    check(pairs, money=True)
