@@ -334,12 +334,18 @@ def _memo(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from runner.allocator import tune_for_columns
+
+    tune_for_columns()  # before the contract and the tables are read: every later array benefits
     from engine.batch import run_command
 
     return int(run_command(args, out, err))
 
 
 def _sweep(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from runner.allocator import tune_for_columns
+
+    tune_for_columns()
     from runner.sweep import sweep_command
 
     return int(sweep_command(args, out, err))

@@ -138,8 +138,11 @@ _SHARED: Any = None  # local workers writing one file: (condition, next partitio
 def program_of(job: Job) -> Program:
     """The contract, checked and compiled once per process, from its text (verified by its hash)."""
     found = _PROGRAMS.get(job.digest)
-    if found is None:
+    if found is None:  # a process of a cluster, new to this contract
         from engine.check import check_file
+        from runner.allocator import tune_for_columns
+
+        tune_for_columns()
 
         data = job.text.encode("utf-8")
         if hashlib.sha256(data).hexdigest() != job.digest:

@@ -611,6 +611,9 @@ def run_partitioned(program: Program, contract: str, paths: Sequence[Path], fmt:
     import tempfile
 
     from runner import parallel
+    from runner.allocator import tune_for_columns
+
+    tune_for_columns()
 
     results = list(chosen) if chosen else None
     if results is None:
