@@ -330,6 +330,8 @@ class TableRunner:
             item = Item(batch.names[index], batch.path, facts, line, cell_columns(batch, index))
         rows = evaluate_item(self.program, item, "jsonl")
         row = rows[0]
+        if self.fmt == "jsonl" and not self.subset:  # the line as written: no cells wanted
+            return Outcome(row.name, row.failed, row.text, {}, [], list(row.errors), row.report)
         data = json.loads(row.text, parse_float=Decimal)
         if self.subset and self.fmt == "jsonl":  # the results --results names, in its order
             data = json.loads(row.text)
