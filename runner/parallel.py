@@ -178,6 +178,9 @@ def evaluate_part(job: Job, part: Part) -> tuple[Any, list[Any], int]:
     elif job.fmt == "parquet":
         table, failed = runner.batch_arrow(batch)
         return table, failed, size
+    elif job.fmt == "jsonl":
+        text, failed = runner.batch_text(batch)
+        return text, failed, size
     else:
         outcomes = runner.batch(batch)
     failed = [o for o in outcomes if o.failed]

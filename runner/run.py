@@ -136,12 +136,61 @@ class TableRunner:
         program = self.program
         size = batch.table.num_rows
         given, columns, ok = given_columns(program, batch)
-        outcomes: list[Outcome | None] = [None] * size
+        values: dict[str, Any] = {}
         if ok.any():
             shape = self.shape(given)
             wanted = self.line_names if self.fmt == "jsonl" else self.chosen
             values, bad = shape.evaluate(columns, size, [n for n in wanted if n not in shape.unsupported])
             ok &= ~bad
+        return self._outcomes(batch, given, ok, values)
+
+    def batch_text(self, batch: TableBatch) -> tuple[str, list[Outcome]]:
+        """JSON lines: the batch's text, and its failed rows. The rows the columns carry are
+        written a column at a time (runner/json_lines.py), the others row by row, in order."""
+        import numpy as np
+        import pyarrow.compute as pc
+
+        from runner.json_lines import vectorised_lines
+
+        program = self.program
+        size = batch.table.num_rows
+        given, columns, ok = given_columns(program, batch)
+        values: dict[str, Any] = {}
+        lines = None
+        if ok.any():
+            shape = self.shape(given)
+            values, bad = shape.evaluate(columns, size, [n for n in self.line_names if n not in shape.unsupported])
+            ok &= ~bad
+            picked = ok.nonzero()[0]
+            if len(picked) and not any(n in shape.unsupported for n in self.line_names):
+                lines = vectorised_lines(self.lines, program, arrow_names(batch.names), picked, values,
+                                         self.line_names, self.index)
+        if lines is None:
+            outcomes = self._outcomes(batch, given, ok, values) if size else []
+            return "".join(o.text + "\n" for o in outcomes), [o for o in outcomes if o.failed]
+        rest = (~ok).nonzero()[0]
+        if not len(rest):  # the lines' characters, newline-terminated, are one buffer
+            joined = pc.binary_join_element_wise(lines, "\n", "")
+            offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)[joined.offset: joined.offset + len(joined) + 1]
+            data = joined.buffers()[2]
+            return data[int(offsets[0]):int(offsets[-1])].to_pybytes().decode("utf-8"), []
+        texts: list[str | None] = [None] * size
+        for row, text in zip(picked.tolist(), lines.to_pylist(), strict=True):
+            texts[row] = text
+        failed = []
+        for row in rest.tolist():
+            outcome = self._scalar_row(batch, row)
+            texts[row] = outcome.text
+            if outcome.failed:
+                failed.append(outcome)
+        return "".join(t + "\n" for t in texts if t is not None), failed
+
+    def _outcomes(self, batch: TableBatch, given: frozenset[str], ok: Any, values: dict[str, Any]) -> list[Outcome]:
+        size = batch.table.num_rows
+        outcomes: list[Outcome | None] = [None] * size
+        if ok.any():
+            shape = self.shape(given)
+            wanted = self.line_names if self.fmt == "jsonl" else self.chosen
             rows = [int(i) for i in ok.nonzero()[0]]
             unsupported = [n for n in wanted if n in shape.unsupported]
             scalar_unsupported = self._scalar(batch, rows, given, unsupported) if unsupported else {}
