@@ -422,22 +422,27 @@ def _records_from_text(array: pa.Array, record: T.RecordType) -> tuple[Col, Any]
     size = len(array)
     valid = np.ones(size, dtype=bool)
     counts = np.zeros(size, dtype=np.int64)
-    cells: dict[str, list[Any]] = {name: [] for name, _ in record.fields}
     names = [name for name, _ in record.fields]
+    wanted = set(names)
+    cells: dict[str, list[Any]] = {name: [] for name in names}
+    appends = [cells[name].append for name in names]
+    decode = json.JSONDecoder().decode  # exact: money fields as strings or integers below
     for row, text in enumerate(array.to_pylist()):
+        if text == "[]":  # (most rows of a table of issuances: no options)
+            continue
         try:
-            items = json.loads(text) if text else None  # exact: money fields as strings or integers below
-        except json.JSONDecodeError:
+            items = decode(text) if text else None
+        except (ValueError, RecursionError):  # not JSON (JSONDecodeError), or nested past Python's stack
             items = None
-        if not isinstance(items, list) or not all(isinstance(i, dict) and set(i) == set(names) for i in items) \
-                or any(isinstance(i[n], (float, bool)) or i[n] is None for i in items for n in names):
+        if type(items) is not list or not all(type(i) is dict and i.keys() == wanted for i in items) \
+                or any(type(i[n]) in (float, bool) or i[n] is None for i in items for n in names):
             valid[row] = False
             continue
         counts[row] = len(items)
         for item in items:
-            for name in names:
+            for name, append in zip(names, appends, strict=True):
                 value = item[name]
-                cells[name].append(value if isinstance(value, str) else str(value))
+                append(value if type(value) is str else str(value))
     offsets = np.zeros(size + 1, dtype=np.int64)
     np.cumsum(counts, out=offsets[1:])
     fields: dict[str, Col] = {}
