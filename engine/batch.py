@@ -452,6 +452,17 @@ def _chunks(items: Iterable[Item], size: int) -> Iterator[list[Item]]:
         yield chunk
 
 
+def start_method() -> str:
+    """How worker processes start: forked where that is safe, so they share what this process
+    has loaded. fork copies only the calling thread, and a lock another thread held at that
+    moment stays held for good in the child (a worker that never answers); with other threads
+    alive (an embedding server, a test runner) workers start from a fresh interpreter."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
+
+
 def evaluate_all(program: Program, items: Iterable[Item], workers: int, fmt: str = "jsonl",
                  chunk: int = CHUNK) -> Iterator[Row]:
     """Rows in input order, evaluated in ``workers`` processes (in this one when 1)."""
@@ -466,10 +477,9 @@ def evaluate_all(program: Program, items: Iterable[Item], workers: int, fmt: str
                 for item in part:
                     yield from evaluate_item(program, item, fmt)
         return
-    methods = multiprocessing.get_all_start_methods()
     # fork shares the parsed, checked and compiled program with the workers;
     # elsewhere each worker loads it from the cache.
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    context = multiprocessing.get_context(start_method())
     inherited = program if context.get_start_method() == "fork" else None
     pool = context.Pool(workers, initializer=_init_worker, initargs=(inherited, program.path, fmt))
     try:

@@ -309,11 +309,15 @@ def run_local(program: Program, job: Job, parts: Iterator[Part], workers: int, h
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    from engine.batch import start_method
+
     _PROGRAMS[job.digest] = program
     shared = None
+    # (the shared output's descriptor and locks are a fork's inheritance)
+    method = start_method()
     if directory is not None:
         sink = ("dir", str(directory))
-    elif job.fmt != "parquet" and _regular_file(handle):
+    elif job.fmt != "parquet" and method == "fork" and _regular_file(handle):
         handle.flush()
         forked: Any = multiprocessing.get_context("fork")
         start = os.lseek(handle.fileno(), 0, os.SEEK_END)
@@ -322,11 +326,7 @@ def run_local(program: Program, job: Job, parts: Iterator[Part], workers: int, h
         sink = ("shared", "")
     else:
         sink = ("return", "")
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" not in methods:
-        sink = ("return", "") if directory is None else sink
-        shared = None
-    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    context = multiprocessing.get_context(method)
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(shared,))
     pending: deque[Any] = deque()
     try:

@@ -149,3 +149,31 @@ def test_dask_partitions_are_the_local_ones_even_when_a_worker_dies(table: Path,
     one = tmp_path / "one.csv"
     _run(str(table), "--format", "csv", "-o", str(one), "--results", SIX_B)
     assert joined.read_bytes() == one.read_bytes()
+
+
+def test_with_another_thread_alive_workers_start_fresh_and_agree(table: Path, tmp_path: Path) -> None:
+    """fork copies only the calling thread; a lock another thread holds stays held in the child for
+    good. With a thread alive (an embedding server, a test runner's), workers start from a fresh
+    interpreter, and write what one process writes."""
+    import threading
+
+    from engine.batch import start_method
+
+    stop = threading.Event()
+    lock = threading.Lock()
+
+    def hold() -> None:
+        with lock:  # held while the workers start: a forked child could never take it
+            stop.wait(30)
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    try:
+        assert start_method() in ("forkserver", "spawn")
+        one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+        assert _run(str(table), "--format", "jsonl", "-o", str(one), "--workers", "1") == 1
+        assert _run(str(table), "--format", "jsonl", "-o", str(two), "--workers", "2", "--partition-rows", "40") == 1
+        assert two.read_bytes() == one.read_bytes()
+    finally:
+        stop.set()
+        holder.join()
