@@ -1,14 +1,22 @@
 """`clause run --workers 2` against `--workers 1`: CSV → JSONL, the columnar and the scalar evaluator.
 
-    python bench/bench_workers.py [ROWS] [--results A,B,C]     (default: 1000000 rows, every result)
+    python bench/bench_workers.py [ROWS] [EVALUATORS] [--results A,B,C | --every-result]
+
+(default: 1000000 rows, columnar,scalar, the results that vary from row to row: the 14 that
+`clause run` writes to CSV or Parquet for this table by default)
 
 In one run, on one CSV table of §6(b) scenarios (bench/scenarios.py), as child
 processes: `clause run contracts/series_b_preferred.clause TABLE --format jsonl
--o OUT --workers W --evaluator E` for E in (columnar, scalar) and W in (1, 2),
-alternating. Reports each wall time, rows/s and the ratio of 2 workers to 1
+-o OUT --workers W --evaluator E --results ...` for E in (columnar, scalar) and W
+in (1, 2). Reports each wall time, rows/s and the ratio of 2 workers to 1
 (target: at most 0.6), and checks that all four outputs are the same bytes
 (SHA-256 of each, computed while the next run is not running). Each output is
-deleted once hashed: a JSON line of every §6(b) result is ~17 KB.
+deleted once hashed.
+
+With --every-result each line holds all 95 results (~17 KB a line, 17 GB for a
+million rows): the runs then write faster than this machine's disk takes it
+(~400 MB/s measured with dd), and a second core cannot help; use fewer rows.
+Child processes run with bytecode written and read, as an installed package.
 """
 
 from __future__ import annotations
@@ -30,6 +38,18 @@ from scenarios import write_csv  # noqa: E402
 CONTRACT = "contracts/series_b_preferred.clause"
 
 
+def varying() -> str:
+    """What `clause run` writes by default to CSV and Parquet for this table: the results that vary."""
+    sys.path.insert(0, str(ROOT))
+    from scenarios import COLUMNS
+
+    from engine.api import load_contract
+    from runner.run import default_results
+
+    program = load_contract(str(ROOT / CONTRACT))
+    return ",".join(default_results(program, frozenset(c for c in COLUMNS if c in program.facts)))
+
+
 def digest(path: Path) -> str:
     found = hashlib.sha256()
     with path.open("rb") as handle:
@@ -45,7 +65,8 @@ def run(table: Path, out: Path, workers: int, evaluator: str, results: str | Non
         command += ["--results", results]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                          env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"})
     seconds = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -56,13 +77,19 @@ def run(table: Path, out: Path, workers: int, evaluator: str, results: str | Non
 
 def main() -> None:
     args = sys.argv[1:]
-    results = None
+    results: str | None = varying()
     if "--results" in args:
         at = args.index("--results")
         results = args[at + 1]
         del args[at:at + 2]
+    if "--every-result" in args:
+        args.remove("--every-result")
+        results = None
     rows = int(args[0]) if args else 1_000_000
     evaluators = args[1].split(",") if len(args) > 1 else ["columnar", "scalar"]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", "engine", "runner", "render"], cwd=ROOT, check=True,
+                   env={k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+                   stdout=subprocess.DEVNULL)
     with tempfile.TemporaryDirectory() as name:
         directory = Path(name)
         table = directory / "issues.csv"
