@@ -329,13 +329,16 @@ def run_local(program: Program, job: Job, parts: Iterator[Part], workers: int, h
     context = multiprocessing.get_context(method)
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(shared,))
     pending: deque[Any] = deque()
+    behind = _WriteBehind(writer) if writer is not None else None
     try:
         for part in parts:
             pending.append(pool.submit(run_part, job, part, sink))
             while len(pending) >= workers * 2:
-                yield _collected(pending.popleft().result(), writer, shared)
+                yield _collected(pending.popleft().result(), behind, shared)
         while pending:
-            yield _collected(pending.popleft().result(), writer, shared)
+            yield _collected(pending.popleft().result(), behind, shared)
+        if behind is not None:
+            behind.wait()
     except BaseException:
         if shared is not None:
             shared[4].value = 1
@@ -344,8 +347,39 @@ def run_local(program: Program, job: Job, parts: Iterator[Part], workers: int, h
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        if behind is not None:
+            behind.close()
     if shared is not None:
         os.lseek(handle.fileno(), shared[2].value, os.SEEK_SET)
+
+
+class _WriteBehind:
+    """What comes back to this process written on a thread of its own (pyarrow's Parquet writer and
+    the file system release the GIL), one write in flight, so memory stays flat. The thread starts
+    with the first write: after the worker processes are forked (a fork copies no thread)."""
+
+    def __init__(self, writer: Any):
+        self.writer = writer
+        self.pool: Any = None
+        self.pending: Any = None
+
+    def __call__(self, data: Any) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.wait()
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(1, thread_name_prefix="clause-write")
+        self.pending = self.pool.submit(self.writer, data)
+
+    def wait(self) -> None:
+        """The last write done; raises what it raised (a full disk, a closed pipe)."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)  # finished (or failed) before the output is closed
 
 
 def _collected(done: PartDone, writer: Any, shared: Any) -> PartDone:
@@ -364,31 +398,22 @@ def run_in_process(job: Job, program: Program, parts: Iterator[Part], directory:
     """Partitions evaluated in this process, one at a time and in order; the next partition is read,
     and the last one written, by two threads meanwhile (pyarrow's readers and writers and the
     file system release the GIL), one of each at most in flight, so memory stays flat."""
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor
 
     _PROGRAMS[job.digest] = program
     sink = ("dir", str(directory)) if directory is not None else ("return", "")
     reading = ThreadPoolExecutor(1, thread_name_prefix="clause-read")
-    writing = ThreadPoolExecutor(1, thread_name_prefix="clause-write")
-    written: Future[Any] | None = None
+    behind = _WriteBehind(writer) if writer is not None else None
     try:
         following = reading.submit(next, parts, None)
         while (part := following.result()) is not None:
             following = reading.submit(next, parts, None)
-            done = run_part(job, part, sink)
-            if done.error is not None:
-                raise RuntimeError(done.error)
-            if written is not None:
-                written.result()  # (raises what the write raised: a full disk, a closed pipe)
-                written = None
-            if done.data is not None and writer is not None:
-                written = writing.submit(writer, done.data)
-                done.data = None
-            yield done
-        if written is not None:
-            written.result()
+            yield _collected(run_part(job, part, sink), behind, None)
+        if behind is not None:
+            behind.wait()
     finally:
-        writing.shutdown(wait=True)  # the last write is finished (or failed) before the output is closed
+        if behind is not None:
+            behind.close()
         reading.shutdown(wait=True, cancel_futures=True)
 
 
