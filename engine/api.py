@@ -62,6 +62,11 @@ class Outcome:
     facts: dict[str, object] = field(default_factory=dict)
 
     @property
+    def full_lists(self) -> bool:
+        """Traced with every item of a long list whole (``evaluate(..., full_lists=True)``)."""
+        return self.evaluation.tracing and self.evaluation.full_lists
+
+    @property
     def errors(self) -> list[EvaluationError]:
         """Each failure once: a result that fails because a rule it uses failed carries that rule's error."""
         unique: dict[tuple[str | None, object, str], EvaluationError] = {}
@@ -122,8 +127,15 @@ def check_text(path: str | Path, text: str) -> CheckedText:
     return CheckedText(program, diagnostics, loaded.sources)
 
 
-def evaluate(program: Program, facts: Mapping[str, Any] | Scenario, *, trace: bool = False) -> Outcome:
-    """Validate the facts and compute every result the contract declares."""
+def evaluate(program: Program, facts: Mapping[str, Any] | Scenario, *, trace: bool = False,
+             full_lists: bool = False) -> Outcome:
+    """Validate the facts and compute every result the contract declares.
+
+    ``trace``: keep how each rule was computed (``outcome.evaluation.traces``), for memos and
+    ``render.trace``. Of a long list the trace keeps whole only the items those write out (the
+    first and last, the deciding one; the others keep their values), so that its size follows
+    what is shown, not the list; ``full_lists`` keeps every item whole, for
+    ``--full-lists`` (a memo or trace of every item needs an outcome traced so)."""
     from engine.compile import validate_fast  # valid facts convert without the model; it reports the invalid
 
     if isinstance(facts, Scenario):
@@ -135,7 +147,8 @@ def evaluate(program: Program, facts: Mapping[str, Any] | Scenario, *, trace: bo
     if trace:
         from engine.compile import traced_evaluation
 
-        evaluation = traced_evaluation(program, valid.values)  # compiled with tracing; the trace built when read
+        evaluation = traced_evaluation(program, valid.values,  # compiled with tracing; the trace built when read
+                                       full_lists=full_lists)
     else:
         from engine.compile import compiled_evaluation
 

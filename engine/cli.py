@@ -265,7 +265,7 @@ def _eval(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_USAGE
     program = load_contract(args.contract)
     scenario = load_scenario(args.scenario)
-    outcome = evaluate(program, scenario, trace=args.trace)
+    outcome = evaluate(program, scenario, trace=args.trace, full_lists=args.trace and args.full_lists)
     if args.format == "json":
         data: dict[str, Any] = outcome.to_json()
         if args.trace:

@@ -59,6 +59,7 @@ from engine.check import Program
 from engine.evaluate import (
     _COMPARE,
     Evaluation,
+    ListSteps,
     RuleTrace,
     Step,
     _arith,
@@ -71,6 +72,7 @@ from engine.evaluate import (
     power,
     sort_items,
 )
+from engine.limits import TRACE_LIST_ITEMS
 from engine.periods import period_arith
 from engine.values import (
     EXACT,
@@ -1437,21 +1439,22 @@ def traced_shape_for(program: Program, given: frozenset[str],
 
 
 def traced_evaluation(program: Program, facts: Mapping[str, object],
-                      results: tuple[str, ...] | None = None) -> Evaluation:
+                      results: tuple[str, ...] | None = None, *, full_lists: bool = False) -> Evaluation:
     """A traced ``Evaluation`` of ``results`` (all the contract's by default), computed by
     compiled code: the values and readings at once, the trace when it is read.
+    ``full_lists``: every item of a long list keeps all its steps (else see ``ListSteps``).
 
     When the program or the scenario is not for the compiled code (an
     unsupported construct, an evaluation error), this is the reference
     evaluator's own traced ``Evaluation``."""
     compiled = traced_shape_for(program, frozenset(facts), results)
     if compiled is None:
-        return Evaluation(program, facts, trace=True)
+        return Evaluation(program, facts, trace=True, full_lists=full_lists)
     try:
         values, readings, record = compiled.run(facts)
     except Exception:
-        return Evaluation(program, facts, trace=True)
-    return TracedEvaluation(program, facts, compiled, values, readings, record)
+        return Evaluation(program, facts, trace=True, full_lists=full_lists)
+    return TracedEvaluation(program, facts, compiled, values, readings, record, full_lists=full_lists)
 
 
 class TracedEvaluation(Evaluation):
@@ -1465,8 +1468,8 @@ class TracedEvaluation(Evaluation):
 
     def __init__(self, program: Program, facts: Mapping[str, object], shape: TracedShape,
                  values: tuple[object, ...], readings: tuple[frozenset[str] | set[str], ...],
-                 record: tuple[object, ...]):
-        super().__init__(program, facts, trace=True)
+                 record: tuple[object, ...], *, full_lists: bool = False):
+        super().__init__(program, facts, trace=True, full_lists=full_lists)
         self._shape = shape
         self._pending: tuple[object, ...] | None = record
         self.rebuilt_by_reference = False  # set when the record did not fit the plan (see _materialize)
@@ -1490,12 +1493,12 @@ class TracedEvaluation(Evaluation):
             return
         results = self._shape.results
         try:
-            replay = _Replay(self.program, self.facts, self._shape.plan, record)
+            replay = _Replay(self.program, self.facts, self._shape.plan, record, self.full_lists)
             for name in results:
                 replay.rule(name)
             traces, done, defaults = replay.traces, replay.done, replay.defaults
         except Exception:  # the record does not fit the plan: never expected, and never wrong
-            reference = Evaluation(self.program, self.facts, trace=True)
+            reference = Evaluation(self.program, self.facts, trace=True, full_lists=self.full_lists)
             for name in results:
                 reference.rule(name)
             traces, done, defaults = reference.traces, reference.done, reference.fact_defaults
@@ -1538,14 +1541,17 @@ class _Replay:
     and readings are gathered as the reference gathers them.
 
     A replay that raises is thrown away (the reference evaluator then builds
-    the trace), so it does not restore its state on the way out.
+    the trace), so it does not restore its state on the way out. It reads
+    each item's slots once, and drops them from the record as it goes: a long
+    list's record is freed while its (pruned, ``ListSteps``) steps are made.
     """
 
     def __init__(self, program: Program, facts: Mapping[str, object], plan: _TracePlan,
-                 record: tuple[object, ...]):
+                 record: tuple[object, ...], full_lists: bool = False):
         self.program = program
         self.facts = facts
         self.plan = plan
+        self.full_lists = full_lists
         self.sources = plan.sources
         self.top = record
         self.rec: Sequence[object] = record
@@ -1695,8 +1701,11 @@ class _Replay:
             assert isinstance(items, list)
             self.ctx = self.plan.child_ctx[(ctx, id(e))]
             pending = False
+            lists = self.list_steps(len(source), e.function, e.where is not None)
             for index, item in enumerate(source):
-                self.rec = items[index]
+                if lists is not None:
+                    lists.next()
+                self.rec, items[index] = items[index], None  # read once: let it go with the item
                 scope = {**env, e.variable: item}
                 if e.where is not None:
                     keep = self.ev(e.where, scope)
@@ -1709,8 +1718,17 @@ class _Replay:
                     pending = True
                 if e.function == "first" and not pending:
                     break
+            else:
+                if lists is not None:
+                    lists.done()
             self.ctx, self.rec = ctx, rec
         return self.value(e)
+
+    def list_steps(self, count: int, function: str | None = None, where: bool = False) -> ListSteps | None:
+        """As ``Evaluation._list_steps``: the items' steps of a long list kept as a memo needs them."""
+        if self.full_lists or count <= 2 * TRACE_LIST_ITEMS:
+            return None
+        return ListSteps(self.steps, count, function, where)
 
     def conditions(self, e: ast.Conditions, env: dict[str, object]) -> object:
         for item in e.items:
@@ -1779,10 +1797,15 @@ class _Replay:
             items = rec[self.sources[(ctx, -id(e))][0]]
             assert isinstance(items, list)
             self.ctx = self.plan.child_ctx[(ctx, id(e))]
+            lists = self.list_steps(len(source))
             for number, item in enumerate(source, start=1):
-                self.rec = items[number - 1]
+                if lists is not None:
+                    lists.next()
+                self.rec, items[number - 1] = items[number - 1], None
                 state = self.ev(e.body, {**env, e.variable: item, e.state: state})
                 self.steps[-1].label = fold_label(number, len(source))
+            if lists is not None:
+                lists.done()
             self.ctx, self.rec = ctx, rec
         return self.value(e)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, DecimalException
@@ -33,6 +34,7 @@ from engine.builtins import BUILTINS, BuiltinError, words
 from engine.calendars import Calendar, calendar
 from engine.check import Program, RuleInfo
 from engine.errors import Span
+from engine.limits import TRACE_LIST_ITEMS
 from engine.periods import Period, period_arith
 from engine.values import Member, Unknown, arith, first_unknowns, unknown
 
@@ -52,9 +54,12 @@ class EvaluationError(Exception):
         self.rule = rule
 
 
-@dataclass
+@dataclass(slots=True)
 class Step:
-    """One evaluated expression: its value and the steps it was computed from."""
+    """One evaluated expression: its value and the steps it was computed from.
+
+    ``elided``: the steps below were left out of a trace that is not of full lists
+    (``ListSteps``); ``children`` then holds only witnesses of what they were."""
 
     node: ast.Expr
     value: object = None
@@ -64,6 +69,7 @@ class Step:
     # A name that is a loop variable or parameter here, not the fact or rule of that
     # name (which it may hide): explanations must not describe it as the declared one.
     local: bool = False
+    elided: bool = False
 
 
 @dataclass(frozen=True)
@@ -105,10 +111,14 @@ class _Done:
 class Evaluation:
     """One scenario evaluated against one program; results computed on demand."""
 
-    def __init__(self, program: Program, facts: Mapping[str, object], trace: bool = False):
+    def __init__(self, program: Program, facts: Mapping[str, object], trace: bool = False,
+                 full_lists: bool = False):
         self.program = program
         self.facts = facts
         self.tracing = trace
+        # Traced: every item of a long list keeps all its steps (``--full-lists``); otherwise
+        # only the items a memo or a trace writes out do (``ListSteps``).
+        self.full_lists = full_lists
         self.done: dict[str, _Done] = {}
         self.fact_defaults: dict[str, object] = {}
         self.traces: dict[str, RuleTrace] = {}
@@ -192,7 +202,7 @@ class Evaluation:
 
     def _trial(self, info: RuleInfo, value: object, trace: bool) -> tuple[object, _Frame]:
         """The definition of a circular rule evaluated afresh with the rule taken as ``value``."""
-        trial = Evaluation(self.program, self.facts, trace=trace)
+        trial = Evaluation(self.program, self.facts, trace=trace, full_lists=self.full_lists)
         trial.overrides = {**self.overrides, info.name: value}
         frame = _Frame(info.name)
         trial.frames.append(frame)
@@ -436,7 +446,10 @@ class Evaluation:
         selected: list[object] = []
         pending: list[Unknown] = []
         values: list[object] = []
+        lists = self._list_steps(len(source), e.function, e.where is not None)
         for item in source:
+            if lists is not None:
+                lists.next()
             scope = {**env, e.variable: item}
             if e.where is not None:
                 keep = self.ev(e.where, scope)
@@ -453,6 +466,8 @@ class Evaluation:
                 values.append(value)
             if e.function == "first" and not pending:
                 return values[0]
+        if lists is not None:
+            lists.done()
         function = e.function
         if function == "any" and any(v is True for v in values):
             return True
@@ -479,6 +494,13 @@ class Evaluation:
         if not values:
             return None
         return min(values) if function == "min" else max(values)  # type: ignore[type-var]
+
+    def _list_steps(self, count: int, function: str | None = None, where: bool = False) -> ListSteps | None:
+        """How the steps of the items of a list of ``count`` are kept: all of them (None), or
+        not all of a long list's unless full lists are traced."""
+        if not self.tracing or self.full_lists or count <= 2 * TRACE_LIST_ITEMS or not self.frames:
+            return None
+        return ListSteps(self.frames[-1].steps, count, function, where)
 
     def _conditions(self, e: ast.Conditions, env: dict[str, object]) -> object:
         decisive = e.quantifier == "any"
@@ -614,11 +636,16 @@ class Evaluation:
             return first_unknowns((state, source))
         assert isinstance(source, tuple)
         states: list[object] = []
+        lists = self._list_steps(len(source))
         for number, item in enumerate(source, start=1):
+            if lists is not None:
+                lists.next()
             state = self.ev(e.body, {**env, e.variable: item, e.state: state})
             if self.tracing and self.frames:
                 self.frames[-1].steps[-1].label = fold_label(number, len(source))
             states.append(state)
+        if lists is not None:
+            lists.done()
         if e.kind == "fold":
             return state
         pending = first_unknowns(states)
@@ -632,6 +659,181 @@ def _items(count: int) -> str:
 def fold_label(number: int, total: int) -> str:
     """The label of one step of a scan or fold in the trace: which item it took."""
     return f"after item {number} of {total}"
+
+
+# A step of one of these says nothing of its own in a memo: a name, a literal, a field read.
+_PLAIN = (ast.Name, ast.Literal, ast.Field)
+_DECIDING = ("min", "max", "first", "any", "all")
+_NO_VALUE = object()
+_NO_STEPS: list[Step] = []  # the children of every pruned step that leaves no witness (never appended to)
+
+
+class _Item:
+    """One item of a long list in the trace: its own steps, each with the witnesses it would leave."""
+
+    __slots__ = ("decider", "index", "steps", "windowed")
+
+    def __init__(self, index: int, steps: list[tuple[Step, list[Step]]]):
+        self.index = index
+        self.steps = steps
+        self.windowed = False  # among the last TRACE_LIST_ITEMS evaluated
+        self.decider = False  # the item a memo writes out as deciding an any/all
+
+
+class ListSteps:
+    """The steps of one aggregate or fold over a long list, in a trace not asked for full lists.
+
+    Every item keeps its own steps (the ``where`` and the body, or a fold's step, with their
+    values: a memo counts the items kept and finds the deciding one from them), but the steps
+    below those only where a memo or ``clause eval --trace`` may write the item out; elsewhere
+    they are dropped as soon as the item is done, so that a long list costs a trace in
+    proportion to what is shown, not to the list. Kept whole:
+
+    - the first ``TRACE_LIST_ITEMS`` items and the last ``TRACE_LIST_ITEMS`` evaluated (the end
+      of the list, or the items before an error or before a ``first`` stopped): render/trace.py
+      writes the first and last ``TRACE_LIST_ITEMS`` steps, the memo the first and last half;
+    - the item the memo writes out as having decided a ``min``, ``max``, ``first``, ``any`` or
+      ``all`` (render/explain.py: the first item outside the shown ones with the deciding
+      value), found as the items come: for ``any``/``all`` the first true/false body; for
+      ``min``/``max`` the first to reach the running extreme, given up (and pruned) when a
+      later item passes it; for ``first`` the first to equal the first value;
+    - a step that is undetermined or failed, or whose "deciding" (render/build.py ``_decides``)
+      would depend on the steps below it (a name or field read of something that is computed).
+
+    A pruned step (``elided``) holds, instead of its children, a childless copy of each step
+    below it whose node, or whose date-time value, appears there for the first time in this
+    list's steps: renderers that search a whole trace (for ``round`` or a calendar function,
+    for the names a condition relies on in order, for date-times that need a time-zone note)
+    find what they found before.
+    """
+
+    def __init__(self, steps: list[Step], count: int, function: str | None = None, where: bool = False):
+        self.steps = steps  # the aggregate's (or fold's) children: each item's steps are appended here
+        self.count = count
+        self.function = function if function in _DECIDING else None  # None: no item decides (a fold, a sum...)
+        self.where = where
+        self.half = TRACE_LIST_ITEMS // 2
+        self.seen: set[object] = set()  # the nodes and date-times met so far in the list's steps
+        self.index = 0  # the item being evaluated (1 is the first)
+        self.start = len(steps)
+        self.window: deque[_Item] = deque()
+        self.best: object = _NO_VALUE  # min/max/first: the value an item must equal to decide
+        self.candidate: _Item | None = None  # ... and the first item outside the shown ones that does
+        self.decided = False  # any/all: the deciding item is found
+        self.keep_all = False
+        for step in steps:  # the list's own step (and a fold's initial state) come first
+            self._witnesses(step)
+
+    def next(self) -> None:
+        """Before each item's steps are made."""
+        if self.index:
+            self._close()
+        self.index += 1
+        self.start = len(self.steps)
+
+    def done(self) -> None:
+        """After the last item's steps."""
+        if self.index:
+            self._close()
+        self.index = 0
+
+    def _close(self) -> None:
+        index, own = self.index, self.steps[self.start:]
+        item = _Item(index, [(step, self._witnesses(step)) for step in own])
+        if self.function is not None:
+            self._decide(item, own)
+        if index <= TRACE_LIST_ITEMS:
+            return
+        item.windowed = True
+        self.window.append(item)
+        if len(self.window) > TRACE_LIST_ITEMS:
+            old = self.window.popleft()
+            old.windowed = False
+            self._release(old)
+
+    def _decide(self, item: _Item, own: list[Step]) -> None:
+        """As render/explain.py's ``Explainer.aggregate`` finds the item that decided."""
+        body = 0
+        if self.where:
+            if not own or own[0].value is not True:
+                return
+            body = 1
+        if len(own) <= body:
+            return
+        value = own[body].value
+        if isinstance(value, Unknown):
+            return  # the result is undetermined: only an undetermined item can have decided, and is kept
+        shown = item.index <= self.half or item.index > self.count - self.half
+        function = self.function
+        if function == "any" or function == "all":
+            if not self.decided and not shown and value is (function == "any"):
+                self.decided = item.decider = True
+            return
+        best: Any = self.best
+        try:
+            better = best is _NO_VALUE or (function == "min" and value < best) or (function == "max" and value > best)
+        except TypeError:  # values without an order: min/max fail in the evaluation anyway
+            self.keep_all = True
+            return
+        if better:
+            self.best = value
+            old, self.candidate = self.candidate, None if shown else item
+            if old is not None:
+                self._release(old)
+        elif self.candidate is None and not shown and value == best:
+            self.candidate = item
+
+    def _release(self, item: _Item) -> None:
+        """An item no longer needed whole, unless it is for another reason."""
+        if item.windowed or item.decider or item is self.candidate or item.index <= TRACE_LIST_ITEMS \
+                or self.keep_all:
+            return
+        for step, witnesses in item.steps:
+            if _prunable(step):
+                step.children = witnesses or _NO_STEPS
+                step.elided = True
+        item.steps = []
+
+    def _witnesses(self, top: Step) -> list[Step]:
+        """Copies of the steps below ``top`` that are the first in the list's steps to show a node or a
+        date-time (depth first, in order), each node and date-time then counted as seen."""
+        seen = self.seen
+        out: list[Step] = []
+        stack = [top]
+        while stack:
+            step = stack.pop()
+            fresh = False
+            key: object = id(step.node)
+            if key not in seen:
+                seen.add(key)
+                fresh = True
+            if isinstance(step.value, dt.datetime):
+                key = ("moment", repr(step.value))  # the zone too: a memo notes each moment in its zone
+                if key not in seen:
+                    seen.add(key)
+                    fresh = True
+            if fresh and step is not top:
+                out.append(Step(step.node, step.value, [], local=step.local))
+            if step.children:
+                stack.extend(reversed(step.children))
+        return out
+
+
+def _prunable(step: Step) -> bool:
+    """Whether the steps below ``step`` can be left out without changing what any renderer
+    makes of ``step`` (beyond writing it out): it is known, and it decides by itself, or
+    nothing below it could (a field of a name)."""
+    if step.error is not None or isinstance(step.value, Unknown):
+        return False
+    if step.label is not None or not isinstance(step.node, _PLAIN):
+        return True
+    stack = list(step.children)
+    while stack:
+        below = stack.pop()
+        if not isinstance(below.node, _PLAIN):
+            return False
+        stack.extend(below.children)
+    return True
 
 
 def field_path(item: object, path: tuple[str, ...]) -> object:
@@ -781,4 +983,4 @@ def rule_info(program: Program, name: str) -> RuleInfo:
     return program.rules[name]
 
 
-__all__ = ["Calendar", "Evaluation", "EvaluationError", "RuleTrace", "Step"]
+__all__ = ["Calendar", "Evaluation", "EvaluationError", "ListSteps", "RuleTrace", "Step"]

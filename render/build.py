@@ -203,6 +203,8 @@ class _Builder:
     def __init__(self, outcome: Outcome, generated: dt.datetime, contract_path: str | None, options: MemoOptions):
         if not outcome.evaluation.tracing:
             raise ValueError("the memo needs an outcome evaluated with trace=True")
+        if options.full_lists and not outcome.full_lists:  # its long lists' items were not all traced
+            raise ValueError("a memo with full lists needs an outcome evaluated with full_lists=True")
         self.outcome = outcome
         self.program = outcome.program
         self.explainer = Explainer(outcome)

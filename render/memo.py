@@ -300,7 +300,7 @@ def memo_text(contract: str | Path, scenario: str | Path, fmt_name: str = "md",
     """Load, evaluate and render: what `clause memo` writes (Markdown or HTML)."""
     program = load_contract(contract)
     loaded = load_scenario(scenario)
-    outcome = evaluate(program, loaded, trace=True)
+    outcome = evaluate(program, loaded, trace=True, full_lists=bool(options and options.full_lists))
     return memo_for(outcome, fmt_name, generated, contract_path=str(contract), options=options)
 
 
@@ -342,7 +342,7 @@ def memo_command(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                           legend=getattr(args, "legend", None), full_lists=bool(getattr(args, "full_lists", False)))
     program = load_contract(args.contract)
     scenario = load_scenario(args.scenario)
-    outcome = evaluate(program, scenario, trace=True)
+    outcome = evaluate(program, scenario, trace=True, full_lists=options.full_lists)
     data = memo_bytes(outcome, fmt_name, _now(), contract_path=str(args.contract), options=options)
     if target is None:
         out.write(data.decode("utf-8"))

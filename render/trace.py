@@ -60,6 +60,9 @@ def step_json(program: Program, step: Step, full: bool = False) -> dict[str, Any
 
 
 def trace_json(outcome: Outcome, full: bool = False) -> dict[str, Any]:
+    """``full``: every item of a long list, of an outcome evaluated with ``full_lists=True``."""
+    if full and not outcome.full_lists:  # the items not written out by default were not all traced
+        raise ValueError("a trace of full lists needs an outcome evaluated with full_lists=True")
     program = outcome.program
     rules = {}
     for name, trace in list(outcome.evaluation.traces.items()):  # a timeline evaluates more rules
