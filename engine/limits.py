@@ -24,10 +24,12 @@ from engine.errors import ClauseError, Diagnostic, SourceMap, Span
 CLAUSE_FILE_BYTES = 4 * 1024 * 1024  # one clause file (the largest shipped is 85 KB)
 SOURCE_DOCUMENT_BYTES = 32 * 1024 * 1024  # one source document quotes are checked against
 INCLUDE_DEPTH = 32  # include chains (a includes b includes c ...)
-SCENARIO_FILE_BYTES = 64 * 1024 * 1024  # one YAML/JSON scenario or test file
+SCENARIO_FILE_BYTES = 16 * 1024 * 1024  # one YAML/JSON scenario or test file (tables have no such limit)
 TABLE_ROW_BYTES = 16 * 1024 * 1024  # one row of a CSV or JSONL table
 NESTING_DEPTH = 64  # lists and mappings inside one another, in a scenario, a JSON(L) row or a CSV cell
-SCENARIO_NODES = 5_000_000  # values in one scenario once YAML aliases are expanded
+# Values in one scenario (YAML: once its aliases are expanded; JSON, a JSON Lines row): its memo
+# stays under 1 GB (a list of 330,000 two-field records: 432 MB).
+SCENARIO_NODES = 1_000_000
 NUMBER_DIGITS = 100  # digits in one number (integer, money, decimal, percent), in a fact or a clause file
 NUMBER_EXPONENT = 100  # a number's power of ten, either way ("1e-999999" is refused)
 FACT_YEARS = (1000, 9000)  # a date or datetime fact lies within these years (room for arithmetic and time zones)
@@ -217,15 +219,31 @@ def check_yaml(text: str, shown: str, sources: SourceMap | None = None) -> None:
 
 def check_nesting(data: object, shown: str, text: str, sources: SourceMap | None = None,
                   line_offset: int = 0) -> None:
-    """Refuse loaded JSON-like ``data`` nested deeper than NESTING_DEPTH (walked without recursion)."""
+    """Refuse loaded JSON-like ``data`` nested deeper than NESTING_DEPTH, or holding more than
+    SCENARIO_NODES values (walked without recursion)."""
+    problem = _shape_problem(data)
+    if problem == "deep":
+        raise nesting_error(text, shown, sources, line_offset)
+    if problem == "many":
+        raise located(f"this holds more than {SCENARIO_NODES:,} values (the limit)", shown, 1 + line_offset, 1,
+                      sources, help="give many scenarios as a table for `clause run` (CSV, JSON Lines, Parquet)")
+
+
+def _shape_problem(data: object) -> str | None:
+    """"deep" past NESTING_DEPTH, "many" past SCENARIO_NODES values, or None."""
     stack: list[tuple[object, int]] = [(data, 0)]
+    count = 0
     while stack:
         value, depth = stack.pop()
+        count += 1
+        if count > SCENARIO_NODES:
+            return "many"
         if isinstance(value, (list, dict)):
             if depth >= NESTING_DEPTH:
-                raise nesting_error(text, shown, sources, line_offset)
+                return "deep"
             children = value.values() if isinstance(value, dict) else value
             stack.extend((child, depth + 1) for child in children)
+    return None
 
 
 def nesting_error(text: str, shown: str, sources: SourceMap | None = None, line_offset: int = 0) -> ClauseError:
@@ -296,13 +314,11 @@ def loads_json(text: str) -> Any:
         data = json.loads(text, parse_float=bounded_decimal, parse_int=bounded_int, object_pairs_hook=_unique_pairs)
     except RecursionError:
         raise LimitError(f"lists and mappings nest more than {NESTING_DEPTH} deep (the limit)") from None
-    stack: list[tuple[object, int]] = [(data, 0)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, (list, dict)):
-            if depth >= NESTING_DEPTH:
-                raise LimitError(f"lists and mappings nest more than {NESTING_DEPTH} deep (the limit)")
-            stack.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
+    problem = _shape_problem(data)
+    if problem == "deep":
+        raise LimitError(f"lists and mappings nest more than {NESTING_DEPTH} deep (the limit)")
+    if problem == "many":
+        raise LimitError(f"this holds more than {SCENARIO_NODES:,} values (the limit)")
     return data
 
 

@@ -21,11 +21,21 @@ from render import format as fmt
 
 
 def _value(value: object, type_: T.Type, full: bool) -> Any:
-    if not full and isinstance(value, tuple) and len(value) > TRACE_LIST_ITEMS:
-        half = TRACE_LIST_ITEMS // 2
+    """A value's encoding, every long list in it summarised (one inside a record too: a
+    history's state holds the list of grants) unless ``full``."""
+    if full:
+        return encode(value, type_)
+    type_ = T.strip_optional(type_)
+    if isinstance(value, tuple):
         element = type_.element if isinstance(type_, T.ListType) else T.ANY
-        return {"first": [encode(v, element) for v in value[:half]],
-                "last": [encode(v, element) for v in value[-half:]], "count": len(value)}
+        if len(value) > TRACE_LIST_ITEMS:
+            half = TRACE_LIST_ITEMS // 2
+            return {"first": [_value(v, element, full) for v in value[:half]],
+                    "last": [_value(v, element, full) for v in value[-half:]], "count": len(value)}
+        return [_value(v, element, full) for v in value]
+    if isinstance(value, dict):
+        fields = dict(type_.fields) if isinstance(type_, T.RecordType) else {}
+        return {k: _value(v, fields.get(k, T.ANY), full) for k, v in value.items()}
     return encode(value, type_)
 
 

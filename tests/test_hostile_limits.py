@@ -318,3 +318,12 @@ def test_a_test_file_is_read_within_the_same_limits(project: Path) -> None:
     report = run.out + run.err
     assert run.code == 1 and "bad.test.yaml:3:11: error: cannot read the test file" in report
     assert "not UTF-8 text (byte 0xff" in report
+
+
+def test_a_json_scenario_of_too_many_values_is_refused_as_it_is_read(project: Path) -> None:
+    """The value limit holds for JSON as for YAML (where it also bounds alias expansion): a list of
+    SCENARIO_NODES numbers is refused with a located message, not evaluated."""
+    numbers = ",".join(["1"] * limits.SCENARIO_NODES)
+    run = clause_in(project, "eval", "c.clause", _write(project, "many.json", '{"facts": {"n": 3, "numbers": [' +
+                                                            numbers + "]}}"))
+    _refused(run, "many.json:1:", f"more than {limits.SCENARIO_NODES:,} values (the limit)")
