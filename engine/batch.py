@@ -597,6 +597,8 @@ def _progress(total: int, err: TextIO) -> Any:
         return None
     from tqdm import tqdm
 
+    # No monitor thread: workers are forked only from a process without other threads (start_method).
+    tqdm.monitor_interval = 0
     return tqdm(total=total, file=err, unit=" scenarios", delay=0.5, leave=False)
 
 
