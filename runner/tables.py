@@ -418,6 +418,13 @@ def _records_column(array: pa.Array, record: T.RecordType) -> tuple[Col, Any]:
     return Col("records", None, offsets=offsets, fields=fields), valid
 
 
+def _pairs_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a key given twice")
+    return found
+
+
 def _records_from_text(array: pa.Array, record: T.RecordType) -> tuple[Col, Any]:
     size = len(array)
     valid = np.ones(size, dtype=bool)
@@ -426,7 +433,9 @@ def _records_from_text(array: pa.Array, record: T.RecordType) -> tuple[Col, Any]
     wanted = set(names)
     cells: dict[str, list[Any]] = {name: [] for name in names}
     appends = [cells[name].append for name in names]
-    decode = json.JSONDecoder().decode  # exact: money fields as strings or integers below
+    # exact: money fields as strings or integers below; a key given twice makes the row the
+    # scalar path's, which refuses it as it refuses one in a scenario (the last would win)
+    decode = json.JSONDecoder(object_pairs_hook=_pairs_once).decode
     for row, text in enumerate(array.to_pylist()):
         if text == "[]":  # (most rows of a table of issuances: no options)
             continue

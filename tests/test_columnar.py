@@ -136,3 +136,22 @@ def test_sweep_table_and_chart(tmp_path: Path) -> None:
     # (300,000,000 x 3.41 + 88,000,000) / 330,000,000 = 3.3666..., $3.367 to the tenth of a cent.
     assert table[0]["new_conversion_price"] == "3.367"
     assert chart.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_key_given_twice_in_a_cell_is_refused_as_the_scalar_path_refuses_it(tmp_path: Path) -> None:
+    """A list of records in a CSV cell that gives a field twice: the last would silently win. The
+    columnar reader leaves the row to the scalar path, which reports it (as in a scenario file)."""
+    table = tmp_path / "issues.csv"
+    with table.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        for row in rows(20, seed=3):
+            writer.writerow(row)
+        writer.writerow({**_tie("twice", "591"),
+                         "options": '[{"shares": 1, "shares": 2, "exercise_price": "1.00"}]'})
+    out = tmp_path / "out.jsonl"
+    assert main(["run", CONTRACT, str(table), "--format", "jsonl", "-o", str(out), "--workers", "1"]) == 1
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines == _scalar_lines(table)
+    last = json.loads(lines[-1])
+    assert last["scenario"] == "twice" and "`shares` is given twice" in last["errors"][0]
