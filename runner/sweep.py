@@ -239,7 +239,13 @@ def plot(handle: Any, fmt: str, result: str, kind: T.Type, axes: list[Axis], poi
         xs = [float(v) for v in axes[1].values]
         ys = [float(v) for v in axes[0].values]
         grid_values = np.array([float("nan") if n is None else n for n in numbers]).reshape(len(ys), len(xs))
-        mesh = ax.pcolormesh(xs, ys, grid_values, shading="nearest", cmap="RdBu_r" if boolean else "viridis")
+        if boolean:  # two colours, not a gradient: a boolean has no values between
+            from matplotlib.colors import BoundaryNorm, ListedColormap
+
+            mesh = ax.pcolormesh(xs, ys, grid_values, shading="nearest",
+                                 cmap=ListedColormap(["#dfe7ef", "#1f4e79"]), norm=BoundaryNorm([-0.5, 0.5, 1.5], 2))
+        else:
+            mesh = ax.pcolormesh(xs, ys, grid_values, shading="nearest", cmap="viridis")
         bar = figure.colorbar(mesh, ax=ax, label=result)
         if boolean:
             bar.set_ticks([0, 1], labels=["false", "true"])
@@ -248,6 +254,13 @@ def plot(handle: Any, fmt: str, result: str, kind: T.Type, axes: list[Axis], poi
                 ax.clabel(lines, fmt={0.5: "flips"}, fontsize=8)
         ax.set_xlabel(axes[1].fact)
         ax.set_ylabel(axes[0].fact)
+    from matplotlib.ticker import FuncFormatter
+
+    # The axes' own numbers, with thousands separators: 50,000,000, not 0.5 and "1e8" in a corner.
+    plain = FuncFormatter(lambda value, _position: f"{value:,.0f}" if abs(value) >= 1_000 else f"{value:g}")
+    ax.xaxis.set_major_formatter(plain)
+    if not (boolean and (len(axes) == 1 or parallel)):
+        ax.yaxis.set_major_formatter(plain)
     ax.set_title(f"{result} over {' and '.join(a.fact for a in axes)}")
     figure.tight_layout()
     figure.savefig(handle, format="svg" if fmt == "svg" else "png")
