@@ -306,10 +306,11 @@ def to_column(array: pa.ChunkedArray | pa.Array, t: T.Type) -> tuple[Col, Any]:
             return Col("int", text.cast(pa.int64()).to_numpy(zero_copy_only=False)), valid
     elif t in (T.MONEY, T.DECIMAL):
         if pa.types.is_decimal(array.type) and array.type.scale <= INPUT_SCALE:
+            # at the column's own scale: cents stay cents (smaller integers: quotients reduce faster
+            # and products overflow later); the bound is the same, below 10^12 whole units
             units, valid = _decimal_units(array)
-            factor = 10 ** (INPUT_SCALE - array.type.scale)
-            valid &= np.abs(units.astype(np.float64)) * factor < 1e18
-            return Col("fixed", np.where(valid, units * factor, 1), INPUT_SCALE), valid
+            valid &= np.abs(units.astype(np.float64)) * 10 ** (INPUT_SCALE - array.type.scale) < 1e18
+            return Col("fixed", np.where(valid, units, 1), array.type.scale), valid
         if pa.types.is_integer(array.type):
             values = array.fill_null(1).cast(pa.int64()).to_numpy(zero_copy_only=False)
             valid = _not_null(array) & (np.abs(values) < 10**12)
