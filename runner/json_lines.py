@@ -117,14 +117,21 @@ def _names_json(names: Any) -> Any:
 
 
 def vectorised_lines(line_format: Any, program: Any, names: Any, picked: Any, values: dict[str, RuleValue],
-                     line_names: Sequence[str], index_of: dict[str, int]) -> Any | None:
+                     line_names: Sequence[str], index_of: dict[str, int],
+                     spelled: dict[str, Any] | None = None) -> Any | None:
     """The lines (without their newline) of the rows ``picked`` as a pyarrow string array, or None
-    when a result cannot be spelled a column at a time."""
+    when a result cannot be spelled a column at a time. ``spelled``: results already written row by
+    row (a string array of each result's part, one per picked row)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     pieces: list[Any] = [line_format.contract, _names_json(names.take(pa.array(picked))), ', "results": {']
     for position, name in enumerate(line_names):
+        if position:
+            pieces.append(", ")
+        if spelled and name in spelled:
+            pieces.append(spelled[name])
+            continue
         rule = values.get(name)
         if rule is None:
             return None
@@ -134,8 +141,6 @@ def vectorised_lines(line_format: Any, program: Any, names: Any, picked: Any, va
         readings = _readings_texts(rule, picked)
         if readings is None:
             return None
-        if position:
-            pieces.append(", ")
         if isinstance(value, Col):
             sub = Col(value.kind, value.a[picked], value.scale, None if value.den is None else value.den[picked],
                       value.enum, none=None if value.none is None else value.none[picked])

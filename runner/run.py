@@ -148,6 +148,7 @@ class TableRunner:
         """JSON lines: the batch's text, and its failed rows. The rows the columns carry are
         written a column at a time (runner/json_lines.py), the others row by row, in order."""
         import numpy as np
+        import pyarrow as pa
         import pyarrow.compute as pc
 
         from runner.json_lines import vectorised_lines
@@ -161,10 +162,26 @@ class TableRunner:
             shape = self.shape(given)
             values, bad = shape.evaluate(columns, size, [n for n in self.line_names if n not in shape.unsupported])
             ok &= ~bad
+            # Results the columns do not compute: by the scalar compiled code row by row, spelled
+            # row by row, and joined with the others a column at a time.
+            unsupported = [n for n in self.line_names if n in shape.unsupported]
+            spelled: dict[str, Any] | None = {}
+            if unsupported:
+                rows = ok.nonzero()[0].tolist()
+                computed = self._scalar(batch, rows, given, unsupported)
+                if computed is None:
+                    spelled = None
+                else:
+                    ok[[row for row in rows if row not in computed]] = False  # evaluated whole, with errors
+                    kept = [row for row in rows if row in computed]
+                    for at, name in enumerate(unsupported):
+                        index = self.index[name]
+                        spelled[name] = pa.array([self.lines.part(index, computed[row][0][at], computed[row][1][at])
+                                                  for row in kept], pa.string())
             picked = ok.nonzero()[0]
-            if len(picked) and not any(n in shape.unsupported for n in self.line_names):
+            if len(picked) and spelled is not None:
                 lines = vectorised_lines(self.lines, program, arrow_names(batch.names), picked, values,
-                                         self.line_names, self.index)
+                                         self.line_names, self.index, spelled)
         if lines is None:
             outcomes = self._outcomes(batch, given, ok, values) if size else []
             return "".join(o.text + "\n" for o in outcomes), [o for o in outcomes if o.failed]
