@@ -165,12 +165,13 @@ class TableRunner:
             # Results the columns do not compute: by the scalar compiled code row by row, spelled
             # row by row, and joined with the others a column at a time.
             unsupported = [n for n in self.line_names if n in shape.unsupported]
-            spelled: dict[str, Any] | None = {}
+            spelled: dict[str, Any] = {}
+            refused = False  # the scalar code for those results could not be compiled for this shape
             if unsupported:
                 rows = ok.nonzero()[0].tolist()
                 computed = self._scalar(batch, rows, given, unsupported)
                 if computed is None:
-                    spelled = None
+                    refused = True
                 else:
                     ok[[row for row in rows if row not in computed]] = False  # evaluated whole, with errors
                     kept = [row for row in rows if row in computed]
@@ -179,7 +180,7 @@ class TableRunner:
                         spelled[name] = pa.array([self.lines.part(index, computed[row][0][at], computed[row][1][at])
                                                   for row in kept], pa.string())
             picked = ok.nonzero()[0]
-            if len(picked) and spelled is not None:
+            if len(picked) and not refused:
                 lines = vectorised_lines(self.lines, program, arrow_names(batch.names), picked, values,
                                          self.line_names, self.index, spelled)
         if lines is None:
