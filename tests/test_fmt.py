@@ -208,7 +208,8 @@ def _expression() -> st.SearchStrategy[list[str]]:
             st.tuples(inner, inner).map(lambda t: ["all", "of", "(", '"the first"', ":", *t[0], ",", *t[1], ",", ")"]),
             st.tuples(inner, inner).map(lambda t: ["[", *t[0], ",", *t[1], "]"]),
             inner.map(lambda e: ["sum", "(", "x", "*", "2", "for", "x", "in", *e, ")"]),
-            inner.map(lambda e: ["(", *e, ")", "is", "not", "none"]),
+            # parenthesised whole: `is not none` does not take a comparison's operand (`a < b is not none`)
+            inner.map(lambda e: ["(", "(", *e, ")", "is", "not", "none", ")"]),
         )
 
     return st.recursive(leaf, extend, max_leaves=6)
