@@ -93,9 +93,17 @@ def citation_text(citation: str) -> str:
     return f"§ {citation}" if is_section(citation) else citation
 
 
+def cited_provision(citation: str) -> str:
+    """The provision a citation links to: an amended one, "2, as amended by Side Letter No. 1 § 1",
+    links to § 2, whose words Appendix B quotes (the amendment's own section is quoted only when it
+    is part of the document the memo is about)."""
+    original, amended, _ = citation.partition(", as amended by ")
+    return original if amended else citation
+
+
 def cite(citation: str, bare: bool = False) -> Frag:
     """A citation; ``bare`` leaves off the § (it is written once before several: §§ 6(b) and 6(c))."""
-    return Frag("cite", citation if bare else citation_text(citation), anchor(citation), citation)
+    return Frag("cite", citation if bare else citation_text(citation), anchor(cited_provision(citation)), citation)
 
 
 def citation_list(citations: Iterable[str]) -> Phrase:

@@ -1,0 +1,96 @@
+"""The memo's prose, checked across every memo the project can render: the examples of each
+contract (their goldens), the model documents (the SAFE, the side letter that amends its cap
+in force and not yet in force, the NVCA certificate) and small contracts written here.
+
+- Every internal link of an HTML memo leads to an id in the page."""
+
+from __future__ import annotations
+
+import html.parser
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+from test_model_documents import NVCA_FACTS, SAFE_FACTS
+
+from engine.api import evaluate, load_contract
+from render.memo import memo_for
+
+from helpers import ROOT
+
+GOLDEN = ROOT / "tests" / "golden" / "memos"
+MODELS = ROOT / "tests" / "model_documents"
+
+SMALL = '''
+contract "Small Agreement"
+fact principal: money "the principal converted"
+fact price: money "the conversion price"
+fact closing_date: date "the closing date"
+fact start_date: date = 2023-09-30 "the start date"
+section "1" "Conversion"
+  result conversion_rate: decimal "the conversion rate" = principal / price
+  result shares_delivered: integer "the shares delivered for the principal converted"
+    = round(principal / price, 1, down)
+  result paid_more: boolean "the holder is paid more as converted" = principal / price > 1
+  result closing_year: integer "the closing year" = year(closing_date)
+  result full_years: integer "the full years" = year(closing_date) - year(start_date)
+'''
+
+
+def _model_memos() -> Iterator[tuple[str, str]]:
+    cases = [("safe", "safe.clause", SAFE_FACTS), ("nvca", "nvca.clause", NVCA_FACTS),
+             ("side letter not in force", "side_letter.clause", {**SAFE_FACTS, "as_of": "2024-03-01"}),
+             ("side letter in force", "side_letter.clause", {**SAFE_FACTS, "as_of": "2024-04-01"})]
+    for name, path, facts in cases:
+        outcome = evaluate(load_contract(MODELS / path), facts, trace=True)
+        for fmt_name in ("md", "html"):
+            yield f"{name}.{fmt_name}", memo_for(outcome, fmt_name)
+
+
+@pytest.fixture(scope="module")
+def memos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    found = {str(path.relative_to(GOLDEN)): path.read_text(encoding="utf-8")
+             for path in sorted(GOLDEN.glob("*/*")) if path.suffix in (".md", ".html")}
+    found.update(_model_memos())
+    directory = tmp_path_factory.mktemp("small")
+    (directory / "small.clause").write_text(textwrap.dedent(SMALL), encoding="utf-8")
+    outcome = evaluate(load_contract(directory / "small.clause"),
+                       {"principal": "4000", "price": "3", "closing_date": "2026-10-15"}, trace=True)
+    for fmt_name in ("md", "html"):
+        found[f"small.{fmt_name}"] = memo_for(outcome, fmt_name)
+    assert len(found) >= 38
+    return found
+
+
+class _Links(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for key, value in attrs:
+            if key == "id" and value:
+                self.ids.add(value)
+            if key == "href" and value and value.startswith("#"):
+                self.hrefs.append(value[1:])
+
+
+def test_every_internal_link_of_an_html_memo_leads_to_an_id_in_the_page(memos: dict[str, str]) -> None:
+    checked = 0
+    for name, text in memos.items():
+        if not name.endswith(".html"):
+            continue
+        links = _Links()
+        links.feed(text)
+        assert links.hrefs, name
+        dead = sorted({href for href in links.hrefs if href not in links.ids})
+        assert not dead, (name, dead)
+        checked += len(links.hrefs)
+    # the amended cap links to the Safe's own definition, which Appendix B quotes
+    assert 'href="#clause-post-money-valuation-cap-in-2"' in memos["side letter in force.html"]
+    assert checked > 500
+
+
+def test_the_golden_html_memos_are_all_checked() -> None:
+    assert len(list(GOLDEN.glob("*/*.html"))) == len(list(GOLDEN.glob("*/*.md"))) >= 14
