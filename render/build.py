@@ -80,6 +80,7 @@ from render.explain import (
     citation_list,
     cites_phrase,
     count_words,
+    full_stop,
     house_style,
     join_phrases,
     join_reasons,
@@ -465,8 +466,8 @@ class _Builder:
             return "No."
         timeline = self.timeline(q.name)
         if timeline is not None:
-            return history.answer_word(timeline, self.show) + "."
-        return self.show(q.value, q.type) + "."
+            return full_stop(history.answer_word(timeline, self.show))
+        return full_stop(self.show(q.value, q.type))
 
     def answer_sentence(self, q: Question) -> Phrase:
         """Two or three sentences: the answer, why (with the numbers), the section."""

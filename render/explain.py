@@ -54,6 +54,11 @@ class Phrase(tuple[Frag, ...]):
                 flat.append(Frag("text", part))
         merged: list[Frag] = []
         for frag in flat:
+            if merged and frag.kind == "text" and merged[-1].text.endswith("…") and frag.text.startswith("."):
+                # a sentence that ends with a figure cut short ("= 1.3333…") takes no second full stop
+                frag = Frag("text", frag.text[1:])
+                if not frag.text:
+                    continue
             if merged and frag.kind == "text" and merged[-1].kind == "text":
                 merged[-1] = Frag("text", merged[-1].text + frag.text)
             else:
@@ -69,6 +74,11 @@ class Phrase(tuple[Frag, ...]):
 
     def __add__(self, other: object) -> Phrase:  # type: ignore[override]
         return Phrase([self, other])  # type: ignore[list-item]
+
+
+def full_stop(text: str) -> str:
+    """``text`` ended as a sentence: a figure cut short ("1.3333…") takes no second full stop."""
+    return text if text.endswith("…") else text + "."
 
 
 def P(*parts: Frag | str | Phrase) -> Phrase:

@@ -2,6 +2,8 @@
 contract (their goldens), the model documents (the SAFE, the side letter that amends its cap
 in force and not yet in force, the NVCA certificate) and small contracts written here.
 
+- A figure cut short ends in "…"; a sentence that ends with one takes no second full stop.
+- A year is not a quantity: 2026, never 2,026.
 - Every internal link of an HTML memo leads to an id in the page."""
 
 from __future__ import annotations
@@ -60,6 +62,12 @@ def memos(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         found[f"small.{fmt_name}"] = memo_for(outcome, fmt_name)
     assert len(found) >= 38
     return found
+
+
+def test_a_figure_cut_short_ends_a_sentence_without_a_second_full_stop(memos: dict[str, str]) -> None:
+    assert "1,333.3333…" in memos["small.md"]  # 4,000 / 3, cut short
+    for name, text in memos.items():
+        assert "…." not in text, (name, text[max(text.find("…."), 0) - 80:][:120])
 
 
 class _Links(html.parser.HTMLParser):
