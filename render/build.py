@@ -424,7 +424,7 @@ class _Builder:
         point = self.explainer.rule_point(name)
         question = Question(
             name=name, words=self.question_words(name, words), heading=self.heading_of(name), point=point,
-            value=result.value, type=result.type, determined=result.determined,
+            value=result.value, type=self.explainer.type_of_name(name), determined=result.determined,
             error=self.explainer.error_words(result.error.message) if result.error is not None else None,
             cites=list(result.cites),
         )
@@ -592,7 +592,7 @@ class _Builder:
                 shown = f"{count_words(len(value))}, in the table below"  # type: ignore[arg-type]
                 rows.append((P(self.fact_label(name)), P(shown)))
                 continue
-            rows.append((P(self.fact_label(name)), P(value_frag(self.show(value, info.type)))))
+            rows.append((P(self.fact_label(name)), P(value_frag(self.show(value, self.explainer.type_of_name(name))))))
         if rows:
             # The names the scenario file uses are for the reader who checks the work: Appendix A lists them.
             section.blocks.append(Paragraph(P("The facts given:"), "lead-in"))
@@ -605,7 +605,7 @@ class _Builder:
         for name, info in self.program.facts.items():
             if name in self.outcome.facts or info.decl.default is None or name not in used:
                 continue
-            value = self.show(self.outcome.evaluation.fact(name), info.type)
+            value = self.show(self.outcome.evaluation.fact(name), self.explainer.type_of_name(name))
             if info.decl.assumption:
                 assumption = P(capitalize(P(info.decl.assumption.rstrip("."))))
                 if T.strip_optional(info.type) != T.BOOLEAN:
@@ -929,7 +929,7 @@ class _Builder:
         section = Section("Appendix A: The Computation", "appendix-computation", appendix=True)
         given = [(P(name), P(value_frag(f"{len(value):,} items, as listed under Facts and Assumptions"
                                         if isinstance(value, tuple) and len(value) > 1
-                                        else self.show(value, self.program.facts[name].type))))
+                                        else self.show(value, self.explainer.type_of_name(name)))))
                  for name, value in self.outcome.facts.items() if name in self.program.facts]
         if given:
             section.blocks.append(Paragraph(P("The facts as the scenario file names them:"), "lead-in"))
@@ -943,7 +943,7 @@ class _Builder:
             point = self.explainer.rule_point(name)
             section.blocks.append(Tree(P(self.heading_of(name), ": ",
                                          value_frag(self.show(self.outcome.results[name].value,
-                                                              self.outcome.results[name].type)
+                                                              self.explainer.type_of_name(name))
                                                     if self.outcome.results[name].determined
                                                     else "not determinable")), point))
         return section

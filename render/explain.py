@@ -11,7 +11,9 @@ templates render as Markdown or HTML.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -345,7 +347,81 @@ class Explainer:
 
     # ------------------------------------------------------------ values
     def type_of(self, node: ast.Expr) -> T.Type:
+        if id(node) in self.years[1]:
+            return fmt.YEAR
         return self.program.node_types.get(id(node), T.ANY)
+
+    def type_of_name(self, name: str) -> T.Type:
+        """The type a fact or rule is shown as: its own, or a year (see :attr:`years`)."""
+        if name in self.years[0]:
+            return fmt.YEAR
+        info = self.program.rules.get(name) or self.program.facts.get(name)
+        return info.type if info is not None else T.ANY
+
+    @functools.cached_property
+    def years(self) -> tuple[frozenset[str], frozenset[int]]:
+        """The integers that are calendar years, shown as a year is written (2026, not 2,026): a year
+        is not a quantity. A year is what `year()` gives; an integer fact or rule the document
+        defines as a year or passes to `date()` as its year; a year plus or minus a number (the year
+        after); either branch of an `if` that gives a year; a number compared with a year (the 2007
+        of `redemption_year = 2007`) and a four-digit number added to or taken from one (the 2020 of
+        `year(closing_date) - 2020`). The difference of two years is a count of years, not a
+        year. Returns the names and the ids of the expression nodes that are years."""
+        decls: dict[str, ast.Expr] = {name: info.decl.expr for name, info in self.program.rules.items()}
+        for name, fact in self.program.facts.items():
+            if fact.decl.default is not None:
+                decls[name] = fact.decl.default
+        names: set[str] = set()
+        nodes: set[int] = set()
+        integers = {name for name, rule in self.program.rules.items() if T.strip_optional(rule.type) == T.INTEGER}
+        integers |= {name for name, fact in self.program.facts.items() if T.strip_optional(fact.type) == T.INTEGER}
+
+        def is_year(node: object) -> bool:
+            if isinstance(node, ast.Call):
+                return node.function == "year" and len(node.args) == 1
+            if isinstance(node, ast.Name):
+                return node.name in names
+            if isinstance(node, ast.Binary) and node.op in ("+", "-"):
+                left, right = is_year(node.left), is_year(node.right)
+                left, right = left or (right and written_year(node.left)), right or (left and written_year(node.right))
+                return left != right and (left or node.op == "+")
+            if isinstance(node, ast.If):
+                return is_year(node.then) or is_year(node.otherwise)
+            return False
+
+        def written_year(node: object) -> bool:  # 2020 in `year(closing_date) - 2020`, not the 1 of `+ 1`
+            return isinstance(node, ast.Literal) and type(node.value) is int and 1000 <= node.value <= 9999
+
+        def mark(node: object) -> None:
+            if isinstance(node, (tuple, list)):
+                for item in node:
+                    mark(item)
+                return
+            if not dataclasses.is_dataclass(node) or isinstance(node, type):
+                return
+            if isinstance(node, ast.Call) and node.function == "date" and node.args \
+                    and isinstance(node.args[0], ast.Name) and node.args[0].name in integers:
+                names.add(node.args[0].name)
+            if isinstance(node, ast.Compare) and is_year(node.left) != is_year(node.right):
+                nodes.add(id(node.right if is_year(node.left) else node.left))
+            if is_year(node):
+                nodes.add(id(node))
+            if isinstance(node, ast.Binary) and node.op in ("+", "-"):
+                for side, other in ((node.left, node.right), (node.right, node.left)):
+                    if written_year(side) and is_year(other):
+                        nodes.add(id(side))
+            for item in dataclasses.fields(node):
+                if item.name != "span":
+                    mark(getattr(node, item.name))
+
+        while True:  # until no more names are found to be years
+            before = len(names)
+            for name, expr in decls.items():
+                if name in integers and is_year(expr):
+                    names.add(name)
+                mark(expr)
+            if len(names) == before:
+                return frozenset(names), frozenset(nodes)
 
     def show(self, value: object, type_: T.Type | None = None) -> str:
         if isinstance(value, Unknown):
@@ -453,9 +529,9 @@ class Explainer:
             words = self.describe_rule(name) or humanize(name)
             text = P(words, cites)
         else:
-            text = P(capitalize(P(noun(self.describe_rule(name), name))), cites, ": ",
-                     self.val(value, info.type)) if show_value else P(capitalize(P(noun(self.describe_rule(name),
-                                                                                          name))), cites)
+            heading = capitalize(P(noun(self.describe_rule(name), name)))
+            text = P(heading, cites, ": ", self.val(value, self.type_of_name(name))) if show_value \
+                else P(heading, cites)
         status, tone = _status(value, status_kind) if info.type == T.BOOLEAN else ("", "info")
         point = Point(text, status or None, tone, label=label)
         result = self.outcome.results.get(name)
@@ -797,7 +873,7 @@ class Explainer:
             return Point(P(words, citation, ": ", value_frag("yes" if value else "no"), f" ({source})"),
                          label=words)
         return Point(P(capitalize(P(noun(_described(info.decl.description), name))), citation, ": ",
-                       self.val(value, info.type), f" ({source})"))
+                       self.val(value, self.type_of_name(name)), f" ({source})"))
 
     # ------------------------------------------------------------ statements
     def statement(self, step: Step, depth: int) -> Point:

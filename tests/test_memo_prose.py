@@ -4,11 +4,13 @@ in force and not yet in force, the NVCA certificate) and small contracts written
 
 - A figure cut short ends in "…"; a sentence that ends with one takes no second full stop.
 - A year is not a quantity: 2026, never 2,026.
+- A year is not a quantity: 2026, never 2,026.
 - Every internal link of an HTML memo leads to an id in the page."""
 
 from __future__ import annotations
 
 import html.parser
+import re
 import textwrap
 from collections.abc import Iterator
 
@@ -68,6 +70,21 @@ def test_a_figure_cut_short_ends_a_sentence_without_a_second_full_stop(memos: di
     assert "1,333.3333…" in memos["small.md"]  # 4,000 / 3, cut short
     for name, text in memos.items():
         assert "…." not in text, (name, text[max(text.find("…."), 0) - 80:][:120])
+
+
+def test_a_year_is_printed_without_a_thousands_separator(memos: dict[str, str]) -> None:
+    small = memos["small.md"]
+    assert "year(October 15, 2026) = 2026" in small
+    assert "2026 − 2023 = 3" in small  # the full years: a count, from two years
+    assert "1,333" in small  # a count of shares keeps its separator
+    assert "2,026" not in memos["nvca.md"] and "2026 − 2023" in memos["nvca.md"]
+    assert "2,009" not in memos["series_b/optional_redemption.md"]
+    shown = 0
+    for name, text in memos.items():  # what year() gives, wherever a memo writes it out
+        for value in re.findall(r"year\([A-Z][a-z]+ \d{1,2}, \d{4}\) = (?:<span class=\"value\">)?([\d,]+)", text):
+            assert re.fullmatch(r"\d{4}", value), (name, value)
+            shown += 1
+    assert shown >= 6
 
 
 class _Links(html.parser.HTMLParser):
