@@ -338,6 +338,8 @@ class _Builder:
             statement = description or noun(None, name).removeprefix("the ")
             return P("Whether ", statement, cites, "?")
         words = self.noun_of(name)
+        if T.strip_optional(info.type) == T.INTEGER and _verb(words) == "are":
+            return P(_how_many(words), cites, "?")
         return P(f"What {_verb(words)} ", words, cites, "?")
 
     def heading_of(self, name: str) -> str:
@@ -1220,6 +1222,31 @@ def _explained(program: Program, facts: dict[str, object], name: str,
 
 def _filler(shown: dict[str, str]) -> Callable[[re.Match[str]], str]:
     return lambda match: shown[match[1]]
+
+
+# Past participles that take "have", not "are": "How many years have elapsed", not "are elapsed".
+_INTRANSITIVE = {"elapsed", "passed", "remained", "occurred", "accrued", "expired", "lapsed"}
+
+
+def _how_many(noun_phrase: str) -> str:
+    """The question an integer count asks: 'the shares delivered for the principal converted' →
+    'How many shares are delivered for the principal converted'; 'the whole shares of Common Stock
+    issued' → 'How many whole shares of Common Stock are issued'. Without a participle to turn into
+    the verb ('the shares of Safe Preferred Stock this Safe converts into'): 'What is the number of
+    shares of Safe Preferred Stock this Safe converts into'."""
+    words = noun_phrase.removeprefix("the ").split(" ")
+    plural = next((i for i, w in enumerate(words) if w.islower() and w.endswith("s") and not w.endswith(("ss", "us"))),
+                  None)
+    if plural is not None:
+        for index in range(plural + 1, len(words)):
+            word, between = words[index], words[plural + 1:index]
+            if between and (between[0] != "of" or not all(w[:1].isupper() or w in ("of", "the") for w in between)):
+                break  # not a name of what is counted ("of Common Stock") but a clause: "the days the holder ..."
+            if (word.islower() and word.endswith(("ed", "able", "ible"))) or word in ("paid", "held", "given", "sold"):
+                if word in _INTRANSITIVE:
+                    break
+                return f"How many {' '.join(words[:index])} are {' '.join(words[index:])}"
+    return f"What is the number of {noun_phrase.removeprefix('the ')}"
 
 
 def _verb(noun_phrase: str) -> str:

@@ -87,6 +87,24 @@ def test_a_year_is_printed_without_a_thousands_separator(memos: dict[str, str]) 
     assert shown >= 6
 
 
+def test_a_count_is_asked_how_many(memos: dict[str, str]) -> None:
+    """An integer result whose description names what is counted asks "How many", its participle made
+    the verb; without one, "What is the number of ..."; never "What are the shares ...?"."""
+    assert "3. How many shares are delivered for the principal converted (§ 1)?" in memos["small.md"]
+    assert "5. What is the number of full years (§ 1)?" in memos["small.md"]
+    assert "How many shares are delivered for the principal converted (§ 1.2(a))?" in \
+        memos["special_conversion/holder_converts.md"]
+    assert "1. How many whole shares of Common Stock are issued (§ 5(b))?" in \
+        memos["series_b/conversion_cash_for_fraction.md"]
+    assert "1. What is the number of shares of Safe Preferred Stock this Safe converts into (§ 1(a))?" \
+        in memos["safe.md"]
+    assert "Whether converting pays the holder more than the Accreted Value (§ 2)?" in memos["nvca.md"]
+    for name, text in memos.items():
+        if name.endswith(".md"):
+            questions = text.split("## Questions Presented\n", 1)[1].split("\n## ", 1)[0]
+            assert "What are " not in questions, (name, questions)
+
+
 class _Links(html.parser.HTMLParser):
     def __init__(self) -> None:
         super().__init__()
