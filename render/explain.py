@@ -228,6 +228,39 @@ _NEGATED = {"is not": "is", "are not": "are", "does not": "does", "do not": "do"
             "was not": "was", "were not": "were", "has not": "has", "have not": "have"}
 
 
+_OBJECT = {"the", "a", "an", "any", "its", "his", "her", "their", "each", "every", "all", "that", "this"}
+_SUBJECT_END = re.compile(r"^(?:[A-Z][\w-]*|[a-z]+[^s\W]|[a-z]*(?:ss|us))$")  # a name, or a singular noun
+
+
+def _negate_verb(text: str) -> str | None:
+    """The plain negative of a statement whose verb takes no auxiliary: 'the law prohibits the Offer'
+    → 'the law does not prohibit the Offer'; a subject 'A or B' → 'neither A nor B prohibits …'.
+    Only a verb in -s between a singular subject and an object ('the', 'any', …) is recognised;
+    anything else returns None."""
+    words = text.split(" ")
+    for index in range(1, min(len(words) - 1, 9)):
+        verb, before, after = words[index], words[index - 1], words[index + 1]
+        if not (re.fullmatch(r"[a-z]+s", verb) and not verb.endswith(("ss", "us", "is")) and after in _OBJECT
+                and _SUBJECT_END.match(before) and before not in _DETERMINERS and before not in ("or", "and")):
+            continue
+        subject, rest = " ".join(words[:index]), " ".join(words[index + 1:])
+        either = subject.split(" or ")
+        if len(either) == 2 and " and " not in subject:
+            return f"neither {either[0]} nor {either[1]} {verb} {rest}"
+        if " or " in subject or " and " in subject:
+            return None
+        if verb == "has":
+            stem = "have"
+        elif verb.endswith("ies"):
+            stem = verb[:-3] + "y"
+        elif verb.endswith(("ches", "shes", "xes", "zes", "oes")):
+            stem = verb[:-2]
+        else:
+            stem = verb[:-1]
+        return f"{subject} does not {stem} {rest}"
+    return None
+
+
 def negate(statement: str) -> str:
     """The negation of a simple statement: 'the owner is an institutional investor' → '... is not ...'.
 
@@ -238,7 +271,7 @@ def negate(statement: str) -> str:
     match = _AUX.search(text)
     if match is None or len(text[: match.start()].split()) > 8 or \
             re.search(r"\b(who|which|that|if|when|unless)\b", text[: match.start()]):
-        return f"it is not the case that {text}"
+        return _negate_verb(text) or f"it is not the case that {text}"
     word = match.group(1)
     if word in _NEGATED:
         replacement = _NEGATED[word]

@@ -5,6 +5,7 @@ in force and not yet in force, the NVCA certificate) and small contracts written
 - A figure cut short ends in "…"; a sentence that ends with one takes no second full stop.
 - A year is not a quantity: 2026, never 2,026.
 - A year is not a quantity: 2026, never 2,026.
+- A negated condition reads as a plain negative, not "it is not the case that …".
 - Every internal link of an HTML memo leads to an id in the page."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import pytest
 from test_model_documents import NVCA_FACTS, SAFE_FACTS
 
 from engine.api import evaluate, load_contract
+from render.explain import negate
 from render.memo import memo_for
 
 from helpers import ROOT
@@ -103,6 +105,30 @@ def test_a_count_is_asked_how_many(memos: dict[str, str]) -> None:
         if name.endswith(".md"):
             questions = text.split("## Questions Presented\n", 1)[1].split("\n## ", 1)[0]
             assert "What are " not in questions, (name, questions)
+
+
+@pytest.mark.parametrize(("statement", "negative"), [
+    ("an agreement of the Corporation or the law prohibits the Offer to Purchase",
+     "neither an agreement of the Corporation nor the law prohibits the Offer to Purchase"),
+    ("converting pays the holder more", "converting does not pay the holder more"),
+    ("the Board applies the rule", "the Board does not apply the rule"),
+    ("the Company reaches a deal", "the Company does not reach a deal"),
+    ("the holder may convert as designated", "the holder may not convert as designated"),
+    # no verb it can be sure of: the long form, which is always correct
+    ("a majority of the outstanding Series B shares consent",
+     "it is not the case that a majority of the outstanding Series B shares consent"),
+    ("the Corporation and the holder agree on the price",
+     "it is not the case that the Corporation and the holder agree on the price"),
+])
+def test_a_negated_condition_reads_as_a_plain_negative(statement: str, negative: str) -> None:
+    assert negate(statement) == negative
+
+
+def test_no_memo_says_it_is_not_the_case(memos: dict[str, str]) -> None:
+    assert "Neither an agreement of the Corporation nor the law prohibits the Offer to Purchase (§ 7(b))." in \
+        memos["series_b/change_of_control.md"]
+    for name, text in memos.items():
+        assert "not the case that" not in text.lower(), name
 
 
 class _Links(html.parser.HTMLParser):
