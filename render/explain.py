@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 
 from engine import ast
 from engine import types as T
@@ -920,8 +921,12 @@ class Explainer:
             subject, predicate = self.comparison_parts(step)
             return Point(P(subject, predicate), subject=subject, predicate=predicate)
         if isinstance(node, ast.Not) and step.children:
-            inner = self.statement(step.children[0], depth)
-            return inner
+            child = step.children[0]
+            if isinstance(child.node, ast.Compare) and len(child.children) == 2:
+                # what a negated comparison requires is the opposite: state the relation, not "it must be"
+                subject, predicate = self.comparison_parts(child, required=False)
+                return Point(P(subject, predicate), subject=subject, predicate=predicate)
+            return self.statement(child, depth)
         if isinstance(node, ast.Name):
             points = self.name_points(step, depth)
             return points[0] if points else Point(P(self.code(node), ": ", self.val(step.value)))
@@ -976,7 +981,9 @@ class Explainer:
         subject, predicate = self.comparison_parts(step)
         return P(subject, predicate)
 
-    def comparison_parts(self, step: Step) -> tuple[Phrase, Phrase]:
+    def comparison_parts(self, step: Step, required: bool = True) -> tuple[Phrase, Phrase]:
+        """'1.3333… is 0.6666… below 2'; where the relation alone does not show why a comparison fails,
+        what it requires (`required`): 'is equal to 2, but it must be more than 2'."""
         node = step.node
         assert isinstance(node, ast.Compare)
         left, right = step.children[0], step.children[1]
@@ -1001,7 +1008,7 @@ class Explainer:
                 P(f" is {direction} ", target)
         # "30 minutes before the start" already says why "on or after the start" fails; the requirement is
         # spelled out only where the relation alone does not show it (equal, but it must be below).
-        if step.value is False and node.op not in ("=", "!=") and not order:
+        if required and step.value is False and node.op not in ("=", "!=") and not order:
             words = _REQUIRE_TIME if timed else _REQUIRE_SCALE if scaled else _REQUIRE
             named, _ = self.term(right)
             relation = P(relation, ", but it must be ", words[node.op], " ",
@@ -1029,6 +1036,10 @@ class Explainer:
             if isinstance(a, dt.timedelta) and isinstance(b, dt.timedelta):
                 delta = a - b
                 return (delta > dt.timedelta(0)) - (delta < dt.timedelta(0)), fmt.elapsed(delta)
+            if isinstance(a, (Fraction, Decimal, int)) and isinstance(b, (Fraction, Decimal, int)) \
+                    and (isinstance(a, Fraction) or isinstance(b, Fraction)):  # an exact quotient: 4/3 is 2/3 below 2
+                exact = Fraction(a) - Fraction(b)
+                return (exact > 0) - (exact < 0), fmt.prose(abs(exact), type_)
             if isinstance(a, (Decimal, int)) and isinstance(b, (Decimal, int)):
                 diff = Decimal(a) - Decimal(b)
                 order = (diff > 0) - (diff < 0)

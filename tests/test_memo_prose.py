@@ -38,6 +38,7 @@ section "1" "Conversion"
   result shares_delivered: integer "the shares delivered for the principal converted"
     = round(principal / price, 1, down)
   result paid_more: boolean "the holder is paid more as converted" = principal / price > 1
+  result within_limit: boolean "the conversion rate is within the limit" = not (principal / price > 2000)
   result closing_year: integer "the closing year" = year(closing_date)
   result full_years: integer "the full years" = year(closing_date) - year(start_date)
 '''
@@ -92,8 +93,8 @@ def test_a_year_is_printed_without_a_thousands_separator(memos: dict[str, str]) 
 def test_a_count_is_asked_how_many(memos: dict[str, str]) -> None:
     """An integer result whose description names what is counted asks "How many", its participle made
     the verb; without one, "What is the number of ..."; never "What are the shares ...?"."""
-    assert "3. How many shares are delivered for the principal converted (§ 1)?" in memos["small.md"]
-    assert "5. What is the number of full years (§ 1)?" in memos["small.md"]
+    assert "How many shares are delivered for the principal converted (§ 1)?" in memos["small.md"]
+    assert "What is the number of full years (§ 1)?" in memos["small.md"]
     assert "How many shares are delivered for the principal converted (§ 1.2(a))?" in \
         memos["special_conversion/holder_converts.md"]
     assert "1. How many whole shares of Common Stock are issued (§ 5(b))?" in \
@@ -129,6 +130,15 @@ def test_no_memo_says_it_is_not_the_case(memos: dict[str, str]) -> None:
         memos["series_b/change_of_control.md"]
     for name, text in memos.items():
         assert "not the case that" not in text.lower(), name
+
+
+def test_a_comparison_with_an_exact_quotient_states_the_distance(memos: dict[str, str]) -> None:
+    # 4,000 / 3 = 1,333.3333… against 2,000: not "is not 2,000, but it must be more than 2,000", which,
+    # under `not`, read as though the condition failed when it is met
+    assert "1,333.3333… is 666.6666… below 2,000" in memos["small.md"]
+    assert "$1.0267…, is $0.2329… below the accreted value" in memos["nvca.md"]  # 10000/9739 vs $1.259712
+    for name, text in memos.items():
+        assert not re.search(r"is not [^,]*, but it must be", text), name
 
 
 class _Links(html.parser.HTMLParser):
