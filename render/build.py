@@ -80,6 +80,7 @@ from render.explain import (
     citation_list,
     cites_phrase,
     count_words,
+    full_stop,
     house_style,
     join_phrases,
     join_reasons,
@@ -337,6 +338,8 @@ class _Builder:
             statement = description or noun(None, name).removeprefix("the ")
             return P("Whether ", statement, cites, "?")
         words = self.noun_of(name)
+        if T.strip_optional(info.type) == T.INTEGER and _verb(words) == "are":
+            return P(_how_many(words), cites, "?")
         return P(f"What {_verb(words)} ", words, cites, "?")
 
     def heading_of(self, name: str) -> str:
@@ -423,7 +426,7 @@ class _Builder:
         point = self.explainer.rule_point(name)
         question = Question(
             name=name, words=self.question_words(name, words), heading=self.heading_of(name), point=point,
-            value=result.value, type=result.type, determined=result.determined,
+            value=result.value, type=self.explainer.type_of_name(name), determined=result.determined,
             error=self.explainer.error_words(result.error.message) if result.error is not None else None,
             cites=list(result.cites),
         )
@@ -465,8 +468,8 @@ class _Builder:
             return "No."
         timeline = self.timeline(q.name)
         if timeline is not None:
-            return history.answer_word(timeline, self.show) + "."
-        return self.show(q.value, q.type) + "."
+            return full_stop(history.answer_word(timeline, self.show))
+        return full_stop(self.show(q.value, q.type))
 
     def answer_sentence(self, q: Question) -> Phrase:
         """Two or three sentences: the answer, why (with the numbers), the section."""
@@ -591,7 +594,7 @@ class _Builder:
                 shown = f"{count_words(len(value))}, in the table below"  # type: ignore[arg-type]
                 rows.append((P(self.fact_label(name)), P(shown)))
                 continue
-            rows.append((P(self.fact_label(name)), P(value_frag(self.show(value, info.type)))))
+            rows.append((P(self.fact_label(name)), P(value_frag(self.show(value, self.explainer.type_of_name(name))))))
         if rows:
             # The names the scenario file uses are for the reader who checks the work: Appendix A lists them.
             section.blocks.append(Paragraph(P("The facts given:"), "lead-in"))
@@ -604,7 +607,7 @@ class _Builder:
         for name, info in self.program.facts.items():
             if name in self.outcome.facts or info.decl.default is None or name not in used:
                 continue
-            value = self.show(self.outcome.evaluation.fact(name), info.type)
+            value = self.show(self.outcome.evaluation.fact(name), self.explainer.type_of_name(name))
             if info.decl.assumption:
                 assumption = P(capitalize(P(info.decl.assumption.rstrip("."))))
                 if T.strip_optional(info.type) != T.BOOLEAN:
@@ -928,7 +931,7 @@ class _Builder:
         section = Section("Appendix A: The Computation", "appendix-computation", appendix=True)
         given = [(P(name), P(value_frag(f"{len(value):,} items, as listed under Facts and Assumptions"
                                         if isinstance(value, tuple) and len(value) > 1
-                                        else self.show(value, self.program.facts[name].type))))
+                                        else self.show(value, self.explainer.type_of_name(name)))))
                  for name, value in self.outcome.facts.items() if name in self.program.facts]
         if given:
             section.blocks.append(Paragraph(P("The facts as the scenario file names them:"), "lead-in"))
@@ -942,7 +945,7 @@ class _Builder:
             point = self.explainer.rule_point(name)
             section.blocks.append(Tree(P(self.heading_of(name), ": ",
                                          value_frag(self.show(self.outcome.results[name].value,
-                                                              self.outcome.results[name].type)
+                                                              self.explainer.type_of_name(name))
                                                     if self.outcome.results[name].determined
                                                     else "not determinable")), point))
         return section
@@ -1219,6 +1222,31 @@ def _explained(program: Program, facts: dict[str, object], name: str,
 
 def _filler(shown: dict[str, str]) -> Callable[[re.Match[str]], str]:
     return lambda match: shown[match[1]]
+
+
+# Past participles that take "have", not "are": "How many years have elapsed", not "are elapsed".
+_INTRANSITIVE = {"elapsed", "passed", "remained", "occurred", "accrued", "expired", "lapsed"}
+
+
+def _how_many(noun_phrase: str) -> str:
+    """The question an integer count asks: 'the shares delivered for the principal converted' →
+    'How many shares are delivered for the principal converted'; 'the whole shares of Common Stock
+    issued' → 'How many whole shares of Common Stock are issued'. Without a participle to turn into
+    the verb ('the shares of Safe Preferred Stock this Safe converts into'): 'What is the number of
+    shares of Safe Preferred Stock this Safe converts into'."""
+    words = noun_phrase.removeprefix("the ").split(" ")
+    plural = next((i for i, w in enumerate(words) if w.islower() and w.endswith("s") and not w.endswith(("ss", "us"))),
+                  None)
+    if plural is not None:
+        for index in range(plural + 1, len(words)):
+            word, between = words[index], words[plural + 1:index]
+            if between and (between[0] != "of" or not all(w[:1].isupper() or w in ("of", "the") for w in between)):
+                break  # not a name of what is counted ("of Common Stock") but a clause: "the days the holder ..."
+            if (word.islower() and word.endswith(("ed", "able", "ible"))) or word in ("paid", "held", "given", "sold"):
+                if word in _INTRANSITIVE:
+                    break
+                return f"How many {' '.join(words[:index])} are {' '.join(words[index:])}"
+    return f"What is the number of {noun_phrase.removeprefix('the ')}"
 
 
 def _verb(noun_phrase: str) -> str:

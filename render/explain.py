@@ -11,11 +11,14 @@ templates render as Markdown or HTML.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 
 from engine import ast
 from engine import types as T
@@ -54,6 +57,11 @@ class Phrase(tuple[Frag, ...]):
                 flat.append(Frag("text", part))
         merged: list[Frag] = []
         for frag in flat:
+            if merged and frag.kind == "text" and merged[-1].text.endswith("…") and frag.text.startswith("."):
+                # a sentence that ends with a figure cut short ("= 1.3333…") takes no second full stop
+                frag = Frag("text", frag.text[1:])
+                if not frag.text:
+                    continue
             if merged and frag.kind == "text" and merged[-1].kind == "text":
                 merged[-1] = Frag("text", merged[-1].text + frag.text)
             else:
@@ -69,6 +77,11 @@ class Phrase(tuple[Frag, ...]):
 
     def __add__(self, other: object) -> Phrase:  # type: ignore[override]
         return Phrase([self, other])  # type: ignore[list-item]
+
+
+def full_stop(text: str) -> str:
+    """``text`` ended as a sentence: a figure cut short ("1.3333…") takes no second full stop."""
+    return text if text.endswith("…") else text + "."
 
 
 def P(*parts: Frag | str | Phrase) -> Phrase:
@@ -93,9 +106,17 @@ def citation_text(citation: str) -> str:
     return f"§ {citation}" if is_section(citation) else citation
 
 
+def cited_provision(citation: str) -> str:
+    """The provision a citation links to: an amended one, "2, as amended by Side Letter No. 1 § 1",
+    links to § 2, whose words Appendix B quotes (the amendment's own section is quoted only when it
+    is part of the document the memo is about)."""
+    original, amended, _ = citation.partition(", as amended by ")
+    return original if amended else citation
+
+
 def cite(citation: str, bare: bool = False) -> Frag:
     """A citation; ``bare`` leaves off the § (it is written once before several: §§ 6(b) and 6(c))."""
-    return Frag("cite", citation if bare else citation_text(citation), anchor(citation), citation)
+    return Frag("cite", citation if bare else citation_text(citation), anchor(cited_provision(citation)), citation)
 
 
 def citation_list(citations: Iterable[str]) -> Phrase:
@@ -208,6 +229,39 @@ _NEGATED = {"is not": "is", "are not": "are", "does not": "does", "do not": "do"
             "was not": "was", "were not": "were", "has not": "has", "have not": "have"}
 
 
+_OBJECT = {"the", "a", "an", "any", "its", "his", "her", "their", "each", "every", "all", "that", "this"}
+_SUBJECT_END = re.compile(r"^(?:[A-Z][\w-]*|[a-z]+[^s\W]|[a-z]*(?:ss|us))$")  # a name, or a singular noun
+
+
+def _negate_verb(text: str) -> str | None:
+    """The plain negative of a statement whose verb takes no auxiliary: 'the law prohibits the Offer'
+    → 'the law does not prohibit the Offer'; a subject 'A or B' → 'neither A nor B prohibits …'.
+    Only a verb in -s between a singular subject and an object ('the', 'any', …) is recognised;
+    anything else returns None."""
+    words = text.split(" ")
+    for index in range(1, min(len(words) - 1, 9)):
+        verb, before, after = words[index], words[index - 1], words[index + 1]
+        if not (re.fullmatch(r"[a-z]+s", verb) and not verb.endswith(("ss", "us", "is")) and after in _OBJECT
+                and _SUBJECT_END.match(before) and before not in _DETERMINERS and before not in ("or", "and")):
+            continue
+        subject, rest = " ".join(words[:index]), " ".join(words[index + 1:])
+        either = subject.split(" or ")
+        if len(either) == 2 and " and " not in subject:
+            return f"neither {either[0]} nor {either[1]} {verb} {rest}"
+        if " or " in subject or " and " in subject:
+            return None
+        if verb == "has":
+            stem = "have"
+        elif verb.endswith("ies"):
+            stem = verb[:-3] + "y"
+        elif verb.endswith(("ches", "shes", "xes", "zes", "oes")):
+            stem = verb[:-2]
+        else:
+            stem = verb[:-1]
+        return f"{subject} does not {stem} {rest}"
+    return None
+
+
 def negate(statement: str) -> str:
     """The negation of a simple statement: 'the owner is an institutional investor' → '... is not ...'.
 
@@ -218,7 +272,7 @@ def negate(statement: str) -> str:
     match = _AUX.search(text)
     if match is None or len(text[: match.start()].split()) > 8 or \
             re.search(r"\b(who|which|that|if|when|unless)\b", text[: match.start()]):
-        return f"it is not the case that {text}"
+        return _negate_verb(text) or f"it is not the case that {text}"
     word = match.group(1)
     if word in _NEGATED:
         replacement = _NEGATED[word]
@@ -327,7 +381,81 @@ class Explainer:
 
     # ------------------------------------------------------------ values
     def type_of(self, node: ast.Expr) -> T.Type:
+        if id(node) in self.years[1]:
+            return fmt.YEAR
         return self.program.node_types.get(id(node), T.ANY)
+
+    def type_of_name(self, name: str) -> T.Type:
+        """The type a fact or rule is shown as: its own, or a year (see :attr:`years`)."""
+        if name in self.years[0]:
+            return fmt.YEAR
+        info = self.program.rules.get(name) or self.program.facts.get(name)
+        return info.type if info is not None else T.ANY
+
+    @functools.cached_property
+    def years(self) -> tuple[frozenset[str], frozenset[int]]:
+        """The integers that are calendar years, shown as a year is written (2026, not 2,026): a year
+        is not a quantity. A year is what `year()` gives; an integer fact or rule the document
+        defines as a year or passes to `date()` as its year; a year plus or minus a number (the year
+        after); either branch of an `if` that gives a year; a number compared with a year (the 2007
+        of `redemption_year = 2007`) and a four-digit number added to or taken from one (the 2020 of
+        `year(closing_date) - 2020`). The difference of two years is a count of years, not a
+        year. Returns the names and the ids of the expression nodes that are years."""
+        decls: dict[str, ast.Expr] = {name: info.decl.expr for name, info in self.program.rules.items()}
+        for name, fact in self.program.facts.items():
+            if fact.decl.default is not None:
+                decls[name] = fact.decl.default
+        names: set[str] = set()
+        nodes: set[int] = set()
+        integers = {name for name, rule in self.program.rules.items() if T.strip_optional(rule.type) == T.INTEGER}
+        integers |= {name for name, fact in self.program.facts.items() if T.strip_optional(fact.type) == T.INTEGER}
+
+        def is_year(node: object) -> bool:
+            if isinstance(node, ast.Call):
+                return node.function == "year" and len(node.args) == 1
+            if isinstance(node, ast.Name):
+                return node.name in names
+            if isinstance(node, ast.Binary) and node.op in ("+", "-"):
+                left, right = is_year(node.left), is_year(node.right)
+                left, right = left or (right and written_year(node.left)), right or (left and written_year(node.right))
+                return left != right and (left or node.op == "+")
+            if isinstance(node, ast.If):
+                return is_year(node.then) or is_year(node.otherwise)
+            return False
+
+        def written_year(node: object) -> bool:  # 2020 in `year(closing_date) - 2020`, not the 1 of `+ 1`
+            return isinstance(node, ast.Literal) and type(node.value) is int and 1000 <= node.value <= 9999
+
+        def mark(node: object) -> None:
+            if isinstance(node, (tuple, list)):
+                for item in node:
+                    mark(item)
+                return
+            if not dataclasses.is_dataclass(node) or isinstance(node, type):
+                return
+            if isinstance(node, ast.Call) and node.function == "date" and node.args \
+                    and isinstance(node.args[0], ast.Name) and node.args[0].name in integers:
+                names.add(node.args[0].name)
+            if isinstance(node, ast.Compare) and is_year(node.left) != is_year(node.right):
+                nodes.add(id(node.right if is_year(node.left) else node.left))
+            if is_year(node):
+                nodes.add(id(node))
+            if isinstance(node, ast.Binary) and node.op in ("+", "-"):
+                for side, other in ((node.left, node.right), (node.right, node.left)):
+                    if written_year(side) and is_year(other):
+                        nodes.add(id(side))
+            for item in dataclasses.fields(node):
+                if item.name != "span":
+                    mark(getattr(node, item.name))
+
+        while True:  # until no more names are found to be years
+            before = len(names)
+            for name, expr in decls.items():
+                if name in integers and is_year(expr):
+                    names.add(name)
+                mark(expr)
+            if len(names) == before:
+                return frozenset(names), frozenset(nodes)
 
     def show(self, value: object, type_: T.Type | None = None) -> str:
         if isinstance(value, Unknown):
@@ -435,9 +563,9 @@ class Explainer:
             words = self.describe_rule(name) or humanize(name)
             text = P(words, cites)
         else:
-            text = P(capitalize(P(noun(self.describe_rule(name), name))), cites, ": ",
-                     self.val(value, info.type)) if show_value else P(capitalize(P(noun(self.describe_rule(name),
-                                                                                          name))), cites)
+            heading = capitalize(P(noun(self.describe_rule(name), name)))
+            text = P(heading, cites, ": ", self.val(value, self.type_of_name(name))) if show_value \
+                else P(heading, cites)
         status, tone = _status(value, status_kind) if info.type == T.BOOLEAN else ("", "info")
         point = Point(text, status or None, tone, label=label)
         result = self.outcome.results.get(name)
@@ -779,7 +907,7 @@ class Explainer:
             return Point(P(words, citation, ": ", value_frag("yes" if value else "no"), f" ({source})"),
                          label=words)
         return Point(P(capitalize(P(noun(_described(info.decl.description), name))), citation, ": ",
-                       self.val(value, info.type), f" ({source})"))
+                       self.val(value, self.type_of_name(name)), f" ({source})"))
 
     # ------------------------------------------------------------ statements
     def statement(self, step: Step, depth: int) -> Point:
@@ -793,8 +921,12 @@ class Explainer:
             subject, predicate = self.comparison_parts(step)
             return Point(P(subject, predicate), subject=subject, predicate=predicate)
         if isinstance(node, ast.Not) and step.children:
-            inner = self.statement(step.children[0], depth)
-            return inner
+            child = step.children[0]
+            if isinstance(child.node, ast.Compare) and len(child.children) == 2:
+                # what a negated comparison requires is the opposite: state the relation, not "it must be"
+                subject, predicate = self.comparison_parts(child, required=False)
+                return Point(P(subject, predicate), subject=subject, predicate=predicate)
+            return self.statement(child, depth)
         if isinstance(node, ast.Name):
             points = self.name_points(step, depth)
             return points[0] if points else Point(P(self.code(node), ": ", self.val(step.value)))
@@ -849,7 +981,9 @@ class Explainer:
         subject, predicate = self.comparison_parts(step)
         return P(subject, predicate)
 
-    def comparison_parts(self, step: Step) -> tuple[Phrase, Phrase]:
+    def comparison_parts(self, step: Step, required: bool = True) -> tuple[Phrase, Phrase]:
+        """'1.3333… is 0.6666… below 2'; where the relation alone does not show why a comparison fails,
+        what it requires (`required`): 'is equal to 2, but it must be more than 2'."""
         node = step.node
         assert isinstance(node, ast.Compare)
         left, right = step.children[0], step.children[1]
@@ -874,7 +1008,7 @@ class Explainer:
                 P(f" is {direction} ", target)
         # "30 minutes before the start" already says why "on or after the start" fails; the requirement is
         # spelled out only where the relation alone does not show it (equal, but it must be below).
-        if step.value is False and node.op not in ("=", "!=") and not order:
+        if required and step.value is False and node.op not in ("=", "!=") and not order:
             words = _REQUIRE_TIME if timed else _REQUIRE_SCALE if scaled else _REQUIRE
             named, _ = self.term(right)
             relation = P(relation, ", but it must be ", words[node.op], " ",
@@ -902,6 +1036,10 @@ class Explainer:
             if isinstance(a, dt.timedelta) and isinstance(b, dt.timedelta):
                 delta = a - b
                 return (delta > dt.timedelta(0)) - (delta < dt.timedelta(0)), fmt.elapsed(delta)
+            if isinstance(a, (Fraction, Decimal, int)) and isinstance(b, (Fraction, Decimal, int)) \
+                    and (isinstance(a, Fraction) or isinstance(b, Fraction)):  # an exact quotient: 4/3 is 2/3 below 2
+                exact = Fraction(a) - Fraction(b)
+                return (exact > 0) - (exact < 0), fmt.prose(abs(exact), type_)
             if isinstance(a, (Decimal, int)) and isinstance(b, (Decimal, int)):
                 diff = Decimal(a) - Decimal(b)
                 order = (diff > 0) - (diff < 0)

@@ -61,6 +61,11 @@ def duration(value: dt.timedelta) -> str:
     return f"{days} day" + ("" if abs(days) == 1 else "s")
 
 
+# Display only (no clause type): an integer that is a calendar year, written as a year is
+# (2026, not 2,026). render/explain.py decides which integers are years.
+YEAR = T.Prim("year")
+
+
 def human(value: object, type_: T.Type | None = None) -> str:
     """Any runtime value, formatted for a reader."""
     if isinstance(value, Unknown):
@@ -79,7 +84,7 @@ def human(value: object, type_: T.Type | None = None) -> str:
             return money(value)
         return number(value)
     if isinstance(value, int):
-        return number(value)
+        return str(value) if base == YEAR else number(value)
     if isinstance(value, dt.datetime):
         return datetime(value)
     if isinstance(value, dt.date):

@@ -202,7 +202,7 @@ def test_scenario_memo_block_and_ask_shape_the_heading_and_questions() -> None:
     assert "| **Re** | Conversion of one 9% Note during the Special Conversion Period |" in text
     assert "**Privileged & Confidential — Attorney Work Product**" in text
     questions = _section(text, "Questions Presented")
-    assert questions.index("Whether the holder may convert") < questions.index("shares delivered")
+    assert questions.index("Whether the holder may convert") < questions.index("How many shares are delivered")
     answers = _section(text, "Short Answers")
     assert answers.startswith("1. **Yes.** The holder may convert $1,000 principal amount of the Note into 353 "
                               "shares of Common Stock, to be issued on or before June 27, 2003 (§ 1.2(a)).")
