@@ -43,7 +43,7 @@ import dataclasses
 import datetime as dt
 import re
 import textwrap
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,18 +149,34 @@ class Dependencies:
                 out |= self._refs(self.program.functions[name].decl.expr, seen | {name})
         return out
 
-    def facts(self, name: str, stack: frozenset[str] = frozenset()) -> frozenset[str]:
+    def facts(self, name: str) -> frozenset[str]:
+        """The facts a rule reads, directly or through other rules. Depth first, with a stack of
+        its own (a chain of thousands of defines is a valid file); a rule met again on the path
+        being followed (a circular definition) adds nothing there."""
         if name in self._facts:
             return self._facts[name]
         if name in self.program.facts:
             return frozenset((name,))
-        if name in stack:
-            return frozenset()
-        found: set[str] = set()
-        for ref in self.direct.get(name, ()):
-            found |= self.facts(ref, stack | {name})
-        self._facts[name] = frozenset(found)
-        return self._facts[name]
+        path = {name}
+        frames: list[tuple[str, Iterator[str], set[str]]] = [(name, iter(self.direct.get(name, ())), set())]
+        while True:
+            node, refs, found = frames[-1]
+            for ref in refs:
+                if ref in self._facts:
+                    found |= self._facts[ref]
+                elif ref in self.program.facts:
+                    found.add(ref)
+                elif ref not in path:
+                    path.add(ref)
+                    frames.append((ref, iter(self.direct.get(ref, ())), set()))
+                    break
+            else:
+                frames.pop()
+                path.discard(node)
+                value = self._facts[node] = frozenset(found)
+                if not frames:
+                    return value
+                frames[-1][2].update(value)
 
     def result_inputs(self, name: str) -> set[str]:
         """The results a rule reads directly or through defines."""

@@ -327,3 +327,24 @@ def test_a_json_scenario_of_too_many_values_is_refused_as_it_is_read(project: Pa
     run = clause_in(project, "eval", "c.clause", _write(project, "many.json", '{"facts": {"n": 3, "numbers": [' +
                                                             numbers + "]}}"))
     _refused(run, "many.json:1:", f"more than {limits.SCENARIO_NODES:,} values (the limit)")
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "docx"])
+def test_a_memo_of_a_chain_of_two_thousand_defines(tmp_path: Path, fmt: str) -> None:
+    """A valid file whose result is reached through 2,000 defines, each the one before plus 1
+    (under the expression-depth limit: each define is one level): the memo follows the chain
+    without Python's recursion limit (an internal error before), and answers 1 + 2,000."""
+    lines = ['contract "Chain" dated 2003-06-18', 'fact base : integer "a number"', 'section "1" "One"',
+             "define d0 = base + 1", *(f"define d{i} = d{i - 1} + 1" for i in range(1, 2000)),
+             'result total : integer "the total" = d1999']
+    _write(tmp_path, "chain.clause", "\n".join(lines) + "\n")
+    _write(tmp_path, "s.yaml", "facts:\n  base: 1\n")
+    run = clause_in(tmp_path, "memo", "chain.clause", "s.yaml", "-o", f"memo.{fmt}")
+    assert run.code == 0, run.err
+    assert "internal error" not in run.err and "Traceback" not in run.err
+    if fmt == "md":
+        assert "**2,001.**" in (tmp_path / "memo.md").read_text(encoding="utf-8")
+    elif fmt == "html":
+        assert "2,001" in (tmp_path / "memo.html").read_text(encoding="utf-8")
+    else:
+        assert (tmp_path / "memo.docx").read_bytes()[:2] == b"PK"  # a Word (zip) file
