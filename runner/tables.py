@@ -426,7 +426,64 @@ def _pairs_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
+# A JSON list of flat objects, written as json.dumps writes it, with no bracket or brace inside
+# a string and no line break: a cell of this form is one JSON value whatever its neighbours hold.
+_FLAT_RECORDS = r"^\[(\{[^{}\[\]\n\r]*\}(, ?\{[^{}\[\]\n\r]*\})*)?\]$"
+
+
 def _records_from_text(array: pa.Array, record: T.RecordType) -> tuple[Col, Any]:
+    """Lists of records written as JSON in CSV cells: read by Arrow's JSON reader when the cells
+    are plain (any other cell's row goes to the scalar path, which reads it as it reads a scenario),
+    else one cell at a time."""
+    found = _records_from_json_lines(array, record)
+    return found if found is not None else _records_cell_by_cell(array, record)
+
+
+def _records_from_json_lines(array: pa.Array, record: T.RecordType) -> tuple[Col, Any] | None:
+    """Each plain cell as a line `{"v": CELL}` of one JSON Lines buffer, read by pyarrow. None when
+    the values are not of the types the record's fields are read from (integers and strings)."""
+    import io
+
+    import pyarrow.json as pajson
+
+    size = len(array)
+    if size == 0:
+        return None
+    names = {name for name, _ in record.fields}
+    texts = array.fill_null("")
+    plain = _matches(texts, _FLAT_RECORDS)
+    cells = pc.if_else(pa.array(plain), texts, "[]")
+    lines = pc.binary_join_element_wise('{"v": ', cells, "}\n", "")
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset: lines.offset + size + 1]
+    data = lines.buffers()[2][int(offsets[0]):int(offsets[-1])]
+    try:
+        table = pajson.read_json(io.BytesIO(data.to_pybytes()),
+                                 read_options=pajson.ReadOptions(use_threads=False, block_size=max(len(data), 1 << 20)))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a field both a number and a string, a huge integer
+        return None
+    if table.num_rows != size or table.column_names != ["v"]:
+        return None
+    lists = table.column("v").combine_chunks()
+    if pa.types.is_null(lists.type):
+        return None
+    if not pa.types.is_list(lists.type):
+        return None
+    element = lists.type.value_type
+    if pa.types.is_null(element):  # every list empty
+        return _empty_records(size, record), plain & pc.equal(texts, "[]").to_numpy(zero_copy_only=False)
+    if not pa.types.is_struct(element) or {element.field(i).name for i in range(element.num_fields)} != names or \
+            any(not (pa.types.is_int64(element.field(i).type) or pa.types.is_string(element.field(i).type))
+                for i in range(element.num_fields)):
+        return None
+    column, valid = _records_column(lists, record)
+    # every key of every object counted: an object that gives a field twice (the last would win) or
+    # spells a key some other way is the scalar path's, which refuses or reads it
+    keys = pc.count_substring(texts, '":').to_numpy(zero_copy_only=False)
+    items = np.diff(lists.offsets.to_numpy(zero_copy_only=False))
+    return column, valid & plain & (keys == items * len(names))
+
+
+def _records_cell_by_cell(array: pa.Array, record: T.RecordType) -> tuple[Col, Any]:
     size = len(array)
     valid = np.ones(size, dtype=bool)
     counts = np.zeros(size, dtype=np.int64)
