@@ -297,7 +297,8 @@ class RepeatedKey(ValueError):
         self.key = key
 
 
-def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object's pairs as a dict; RepeatedKey (a ValueError) when a key is given twice."""
     data: dict[str, Any] = {}
     for key, value in pairs:
         if key in data:
@@ -311,7 +312,7 @@ def loads_json(text: str) -> Any:
     NESTING_DEPTH deep, NUMBER_DIGITS digits a number, each key of an object once.
     Raises json.JSONDecodeError, LimitError or RepeatedKey."""
     try:
-        data = json.loads(text, parse_float=bounded_decimal, parse_int=bounded_int, object_pairs_hook=_unique_pairs)
+        data = json.loads(text, parse_float=bounded_decimal, parse_int=bounded_int, object_pairs_hook=unique_pairs)
     except RecursionError:
         raise LimitError(f"lists and mappings nest more than {NESTING_DEPTH} deep (the limit)") from None
     problem = _shape_problem(data)

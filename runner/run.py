@@ -31,7 +31,16 @@ from engine import types as T
 from engine.check import Program
 from engine.values import Member, Unknown, encode, is_rounded
 from runner.columnar import ColumnarShape, scalar_values
-from runner.tables import BATCH_ROWS, TableBatch, arrow_names, cell_columns, given_columns, read_batches, row_facts
+from runner.tables import (
+    BATCH_ROWS,
+    TableBatch,
+    arrow_names,
+    cell_columns,
+    characters,
+    given_columns,
+    read_batches,
+    row_facts,
+)
 
 
 @dataclass
@@ -147,7 +156,6 @@ class TableRunner:
     def batch_text(self, batch: TableBatch) -> tuple[str, list[Outcome]]:
         """JSON lines: the batch's text, and its failed rows. The rows the columns carry are
         written a column at a time (runner/json_lines.py), the others row by row, in order."""
-        import numpy as np
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -188,10 +196,7 @@ class TableRunner:
             return "".join(o.text + "\n" for o in outcomes), [o for o in outcomes if o.failed]
         rest = (~ok).nonzero()[0]
         if not len(rest):  # the lines' characters, newline-terminated, are one buffer
-            joined = pc.binary_join_element_wise(lines, "\n", "")
-            offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32)[joined.offset: joined.offset + len(joined) + 1]
-            data = joined.buffers()[2]
-            return data[int(offsets[0]):int(offsets[-1])].to_pybytes().decode("utf-8"), []
+            return characters(pc.binary_join_element_wise(lines, "\n", "")).decode("utf-8"), []
         texts: list[str | None] = [None] * size
         for row, text in zip(picked.tolist(), lines.to_pylist(), strict=True):
             texts[row] = text
@@ -683,9 +688,6 @@ def run_partitioned(program: Program, contract: str, paths: Sequence[Path], fmt:
     import tempfile
 
     from runner import parallel
-    from runner.allocator import tune_for_columns
-
-    tune_for_columns()
 
     results = list(chosen) if chosen else None
     if results is None:

@@ -60,6 +60,12 @@ class Names(Sequence[str]):
         return self.array[index].as_py()
 
 
+def characters(strings: pa.Array) -> bytes:
+    """The characters of a string array, one value after another: its data buffer, sliced."""
+    offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)[strings.offset: strings.offset + len(strings) + 1]
+    return bytes(strings.buffers()[2][int(offsets[0]):int(offsets[-1])].to_pybytes())
+
+
 def arrow_names(names: Sequence[str]) -> pa.Array:
     return names.array if isinstance(names, Names) else pa.array(list(names), pa.string())
 
@@ -419,13 +425,6 @@ def _records_column(array: pa.Array, record: T.RecordType) -> tuple[Col, Any]:
     return Col("records", None, offsets=offsets, fields=fields), valid
 
 
-def _pairs_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    found = dict(pairs)
-    if len(found) != len(pairs):
-        raise ValueError("a key given twice")
-    return found
-
-
 # A JSON list of flat objects, written as json.dumps writes it, with no bracket or brace inside
 # a string and no line break: a cell of this form is one JSON value whatever its neighbours hold.
 _FLAT_RECORDS = r"^\[(\{[^{}\[\]\n\r]*\}(, ?\{[^{}\[\]\n\r]*\})*)?\]$"
@@ -453,20 +452,16 @@ def _records_from_json_lines(array: pa.Array, record: T.RecordType) -> tuple[Col
     texts = array.fill_null("")
     plain = _matches(texts, _FLAT_RECORDS)
     cells = pc.if_else(pa.array(plain), texts, "[]")
-    lines = pc.binary_join_element_wise('{"v": ', cells, "}\n", "")
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)[lines.offset: lines.offset + size + 1]
-    data = lines.buffers()[2][int(offsets[0]):int(offsets[-1])]
+    data = characters(pc.binary_join_element_wise('{"v": ', cells, "}\n", ""))
     try:
-        table = pajson.read_json(io.BytesIO(data.to_pybytes()),
+        table = pajson.read_json(io.BytesIO(data),
                                  read_options=pajson.ReadOptions(use_threads=False, block_size=max(len(data), 1 << 20)))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a field both a number and a string, a huge integer
         return None
     if table.num_rows != size or table.column_names != ["v"]:
         return None
     lists = table.column("v").combine_chunks()
-    if pa.types.is_null(lists.type):
-        return None
-    if not pa.types.is_list(lists.type):
+    if not pa.types.is_list(lists.type):  # (every cell null: a null type)
         return None
     element = lists.type.value_type
     if pa.types.is_null(element):  # every list empty
@@ -493,7 +488,9 @@ def _records_cell_by_cell(array: pa.Array, record: T.RecordType) -> tuple[Col, A
     appends = [cells[name].append for name in names]
     # exact: money fields as strings or integers below; a key given twice makes the row the
     # scalar path's, which refuses it as it refuses one in a scenario (the last would win)
-    decode = json.JSONDecoder(object_pairs_hook=_pairs_once).decode
+    from engine.limits import unique_pairs
+
+    decode = json.JSONDecoder(object_pairs_hook=unique_pairs).decode
     for row, text in enumerate(array.to_pylist()):
         if text == "[]":  # (most rows of a table of issuances: no options)
             continue
