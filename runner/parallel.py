@@ -133,6 +133,7 @@ def _batch(part: Part) -> Any:
 _PROGRAMS: dict[str, Program] = {}
 _RUNNERS: dict[tuple[Any, ...], Any] = {}
 _SHARED: Any = None  # local workers writing one file: (condition, next partition, its offset, fd, aborted)
+_STREAM: Any = None  # this worker's partitions of that file (runner/streaming.py)
 
 
 def program_of(job: Job) -> Program:
@@ -231,12 +232,17 @@ def run_part(job: Job, part: Part, sink: tuple[str, str]) -> PartDone:
         done.error = f"partition {part.index} could not be evaluated: {type(problem).__name__}: {problem}"
         data = None
     if kind == "shared":
-        _place(part.index, b"" if data is None else data.encode("utf-8"), done)
+        _place(part.index, b"" if data is None else as_bytes(data), done)
     elif kind == "dir" and done.error is None:
         _write_part(job, Path(where), part.index, data)
     elif kind == "return":
         done.data = data
     return done
+
+
+def as_bytes(data: Any) -> Any:
+    """A partition's text as a file takes it: a str encoded; bytes and Arrow buffers as they are."""
+    return data.encode("utf-8") if isinstance(data, str) else data
 
 
 def part_name(index: int, fmt: str) -> str:
@@ -250,7 +256,7 @@ def _write_part(job: Job, directory: Path, index: int, data: Any) -> None:
     elif job.fmt == "csv":
         payload = (csv_text(program_of(job), job.chosen, [], header=True) + data).encode("utf-8")
     else:
-        payload = data.encode("utf-8")
+        payload = as_bytes(data)
     target = directory / part_name(index, job.fmt)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".partial")
     try:
@@ -263,8 +269,10 @@ def _write_part(job: Job, directory: Path, index: int, data: Any) -> None:
         raise
 
 
-def _place(index: int, data: bytes, done: PartDone) -> None:
-    """Write this partition at its place in the shared output: after every partition before it."""
+def _place(index: int, data: Any, done: PartDone) -> None:
+    """Write this partition at its place in the shared output: after every partition before it;
+    streamed (runner/streaming.py) with this worker's earlier partitions."""
+    global _STREAM
     condition, turn, offset, descriptor, aborted = _SHARED
     with condition:
         while turn.value != index:
@@ -280,6 +288,11 @@ def _place(index: int, data: bytes, done: PartDone) -> None:
     try:
         while written < len(view):
             written += os.pwrite(descriptor, view[written:], start + written)
+        if _STREAM is None:
+            from runner.streaming import Stream
+
+            _STREAM = Stream(descriptor)
+        _STREAM.written(start, start + written)
     except OSError as error:
         done.error = f"cannot write the results: {error.strerror or error}"
 

@@ -153,9 +153,10 @@ class TableRunner:
             ok &= ~bad
         return self._outcomes(batch, given, ok, values)
 
-    def batch_text(self, batch: TableBatch) -> tuple[str, list[Outcome]]:
-        """JSON lines: the batch's text, and its failed rows. The rows the columns carry are
-        written a column at a time (runner/json_lines.py), the others row by row, in order."""
+    def batch_text(self, batch: TableBatch) -> tuple[Any, list[Outcome]]:
+        """JSON lines: the batch's text as UTF-8 (bytes, or an Arrow buffer), and its failed rows.
+        The rows the columns carry are written a column at a time (runner/json_lines.py), the
+        others row by row, in order."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -193,10 +194,10 @@ class TableRunner:
                                          self.line_names, self.index, spelled)
         if lines is None:
             outcomes = self._outcomes(batch, given, ok, values) if size else []
-            return "".join(o.text + "\n" for o in outcomes), [o for o in outcomes if o.failed]
+            return "".join(o.text + "\n" for o in outcomes).encode("utf-8"), [o for o in outcomes if o.failed]
         rest = (~ok).nonzero()[0]
         if not len(rest):  # the lines' characters, newline-terminated, are one buffer
-            return characters(pc.binary_join_element_wise(lines, "\n", "")).decode("utf-8"), []
+            return characters(pc.binary_join_element_wise(lines, "\n", "")), []
         texts: list[str | None] = [None] * size
         for row, text in zip(picked.tolist(), lines.to_pylist(), strict=True):
             texts[row] = text
@@ -206,7 +207,7 @@ class TableRunner:
             texts[row] = outcome.text
             if outcome.failed:
                 failed.append(outcome)
-        return "".join(t + "\n" for t in texts if t is not None), failed
+        return "".join(t + "\n" for t in texts if t is not None).encode("utf-8"), failed
 
     def _outcomes(self, batch: TableBatch, given: frozenset[str], ok: Any, values: dict[str, Any]) -> list[Outcome]:
         size = batch.table.num_rows
@@ -700,8 +701,10 @@ def run_partitioned(program: Program, contract: str, paths: Sequence[Path], fmt:
     parts = parallel.partitions(list(paths), rows, serialize=plan.engine == "dask" or plan.workers > 1)
     sink: Any = None
     if out is not None:
+        from runner.streaming import StreamedWriter
+
         writer = open_writer(program, fmt, out, results)  # the CSV header, the Parquet schema
-        sink = writer.write_table if fmt == "parquet" else out.write
+        sink = StreamedWriter(writer.write_table if fmt == "parquet" else _text_writer(out), out)
     count = 0
     try:
         if plan.engine == "dask":
@@ -723,9 +726,28 @@ def run_partitioned(program: Program, contract: str, paths: Sequence[Path], fmt:
             yield from parallel.run_in_process(job, program, parts, plan.directory, sink)
         else:
             yield from parallel.run_local(program, job, parts, plan.workers, out, plan.directory, sink)
+        if sink is not None:
+            sink.finish()
     finally:
         if out is not None:
             writer.close()
+
+
+def _text_writer(out: Any) -> Any:
+    """Writes a partition's text to ``out``: a str as it is, UTF-8 bytes (an Arrow buffer of JSON
+    lines) to the handle's bytes underneath, after what its text layer holds."""
+    binary = getattr(out, "buffer", None)
+
+    def write(data: Any) -> None:
+        if isinstance(data, str):
+            out.write(data)
+        elif binary is None:  # a handle of text only (io.StringIO)
+            out.write(bytes(data).decode("utf-8"))
+        else:
+            out.flush()
+            binary.write(data)
+
+    return write
 
 
 def _binary(out: Any) -> Any:

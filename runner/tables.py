@@ -60,10 +60,11 @@ class Names(Sequence[str]):
         return self.array[index].as_py()
 
 
-def characters(strings: pa.Array) -> bytes:
-    """The characters of a string array, one value after another: its data buffer, sliced."""
+def characters(strings: pa.Array) -> pa.Buffer:
+    """The characters of a string array, one value after another, as UTF-8: its data buffer, sliced
+    (not copied: a partition's 15 MB of JSON lines go from the kernel that joined them to the file)."""
     offsets = np.frombuffer(strings.buffers()[1], dtype=np.int32)[strings.offset: strings.offset + len(strings) + 1]
-    return bytes(strings.buffers()[2][int(offsets[0]):int(offsets[-1])].to_pybytes())
+    return strings.buffers()[2][int(offsets[0]):int(offsets[-1])]
 
 
 def arrow_names(names: Sequence[str]) -> pa.Array:
@@ -441,8 +442,6 @@ def _records_from_text(array: pa.Array, record: T.RecordType) -> tuple[Col, Any]
 def _records_from_json_lines(array: pa.Array, record: T.RecordType) -> tuple[Col, Any] | None:
     """Each plain cell as a line `{"v": CELL}` of one JSON Lines buffer, read by pyarrow. None when
     the values are not of the types the record's fields are read from (integers and strings)."""
-    import io
-
     import pyarrow.json as pajson
 
     size = len(array)
@@ -454,7 +453,7 @@ def _records_from_json_lines(array: pa.Array, record: T.RecordType) -> tuple[Col
     cells = pc.if_else(pa.array(plain), texts, "[]")
     data = characters(pc.binary_join_element_wise('{"v": ', cells, "}\n", ""))
     try:
-        table = pajson.read_json(io.BytesIO(data),
+        table = pajson.read_json(pa.BufferReader(data),
                                  read_options=pajson.ReadOptions(use_threads=False, block_size=max(len(data), 1 << 20)))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # a field both a number and a string, a huge integer
         return None

@@ -74,7 +74,8 @@ def _both(path: Path, lines: list[str] | None, monkeypatch: pytest.MonkeyPatch,
         return found
 
     monkeypatch.setattr(json_lines, "vectorised_lines", spy)
-    text, failed = TableRunner(program, "jsonl", CHOSEN, lines).batch_text(batch)
+    data, failed = TableRunner(program, "jsonl", CHOSEN, lines).batch_text(batch)
+    text = bytes(data).decode("utf-8")
     row_by_row = "".join(o.text + "\n" for o in TableRunner(program, "jsonl", CHOSEN, lines).batch(batch))
     # (with a fact left out, the results the columns do not compute are spelled row by row and joined)
     assert taken == ([True] if by_columns else []), "the batch was not written as expected"
