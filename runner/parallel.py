@@ -24,6 +24,7 @@ bounded number in flight, so memory stays flat, and counts rows and failures.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import io
 import os
@@ -130,15 +131,14 @@ def _batch(part: Part) -> Any:
 
 # ---------------------------------------------------------------- in a worker
 
-_PROGRAMS: dict[str, Program] = {}
+_PROGRAMS: dict[tuple[str, str, str], Program] = {}
 _RUNNERS: dict[tuple[Any, ...], Any] = {}
-_SHARED: Any = None  # local workers writing one file: (condition, next partition, its offset, fd, aborted)
-_STREAM: Any = None  # this worker's partitions of that file (runner/streaming.py)
+_SHARED: Any = None  # local workers writing one file: a SharedFile
 
 
 def program_of(job: Job) -> Program:
     """The contract, checked and compiled once per process, from its text (verified by its hash)."""
-    found = _PROGRAMS.get(job.digest)
+    found = _PROGRAMS.get(program_key(job))
     if found is None:  # a process of a cluster, new to this contract
         from engine.check import check_file
         from runner.allocator import tune_for_columns
@@ -150,16 +150,25 @@ def program_of(job: Job) -> Program:
             raise ValueError("the contract's text does not match its hash")
         found = check_file(job.contract, content=data)
         found.path = job.shown
-        _PROGRAMS[job.digest] = found
+        _PROGRAMS[program_key(job)] = found
     return found
+
+
+def program_key(job: Job) -> tuple[str, str, str]:
+    """A contract is its text, where it was read (its includes are read beside it) and the name
+    its lines give it."""
+    return job.digest, job.contract, job.shown
 
 
 def _runner(job: Job, program: Program) -> Any:
     from runner.run import TableRunner
 
-    key = (job.digest, job.fmt, job.chosen, job.lines)
+    # (this program itself: a runner keeps the program it was made for, and the run's name for it)
+    key = (id(program), job.fmt, job.chosen, job.lines)
     found = _RUNNERS.get(key)
-    if found is None:
+    if found is None or found.program is not program:
+        if len(_RUNNERS) >= 16:
+            _RUNNERS.clear()
         found = _RUNNERS[key] = TableRunner(program, job.fmt, job.chosen, job.lines)
     return found
 
@@ -232,7 +241,7 @@ def run_part(job: Job, part: Part, sink: tuple[str, str]) -> PartDone:
         done.error = f"partition {part.index} could not be evaluated: {type(problem).__name__}: {problem}"
         data = None
     if kind == "shared":
-        _place(part.index, b"" if data is None else as_bytes(data), done)
+        _place(part.index, [] if data is None else chunks_of(data), done)
     elif kind == "dir" and done.error is None:
         _write_part(job, Path(where), part.index, data)
     elif kind == "return":
@@ -240,9 +249,12 @@ def run_part(job: Job, part: Part, sink: tuple[str, str]) -> PartDone:
     return done
 
 
-def as_bytes(data: Any) -> Any:
-    """A partition's text as a file takes it: a str encoded; bytes and Arrow buffers as they are."""
-    return data.encode("utf-8") if isinstance(data, str) else data
+def chunks_of(data: Any) -> list[Any]:
+    """A partition's text as a file takes it, in chunks of UTF-8: a str encoded; bytes and Arrow
+    buffers as they are."""
+    if isinstance(data, str):
+        return [data.encode("utf-8")]
+    return data if isinstance(data, list) else [data]
 
 
 def part_name(index: int, fmt: str) -> str:
@@ -252,16 +264,17 @@ def part_name(index: int, fmt: str) -> str:
 def _write_part(job: Job, directory: Path, index: int, data: Any) -> None:
     """The partition's own file, complete or absent: written aside, then renamed over any earlier try."""
     if job.fmt == "parquet":
-        payload = parquet_bytes(data)
+        payload = [parquet_bytes(data)]
     elif job.fmt == "csv":
-        payload = (csv_text(program_of(job), job.chosen, [], header=True) + data).encode("utf-8")
+        payload = [(csv_text(program_of(job), job.chosen, [], header=True) + data).encode("utf-8")]
     else:
-        payload = as_bytes(data)
+        payload = chunks_of(data)
     target = directory / part_name(index, job.fmt)
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".partial")
     try:
         with os.fdopen(handle, "wb") as out:
-            out.write(payload)
+            for chunk in payload:
+                out.write(chunk)
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -269,32 +282,116 @@ def _write_part(job: Job, directory: Path, index: int, data: Any) -> None:
         raise
 
 
-def _place(index: int, data: Any, done: PartDone) -> None:
-    """Write this partition at its place in the shared output: after every partition before it;
-    streamed (runner/streaming.py) with this worker's earlier partitions."""
-    global _STREAM
-    condition, turn, offset, descriptor, aborted = _SHARED
-    with condition:
-        while turn.value != index:
-            if aborted.value:
-                return
-            condition.wait(1.0)
-        start = offset.value
-        offset.value = start + len(data)
-        turn.value = index + 1
-        condition.notify_all()
-    view = memoryview(data)
-    written = 0
-    try:
-        while written < len(view):
-            written += os.pwrite(descriptor, view[written:], start + written)
-        if _STREAM is None:
-            from runner.streaming import Stream
+@dataclass
+class SharedFile:
+    """The one output file local workers write (a fork's inheritance: descriptor, lock, values)."""
 
-            _STREAM = Stream(descriptor)
-        _STREAM.written(start, start + written)
-    except OSError as error:
-        done.error = f"cannot write the results: {error.strerror or error}"
+    condition: Any
+    turn: Any  # the partition whose turn it is to be placed
+    offset: Any  # where it goes
+    descriptor: int
+    aborted: Any
+    failure: Any  # the errno of a failed write (0: none)
+    written: Any  # partitions written
+
+    @classmethod
+    def create(cls, descriptor: int) -> SharedFile:
+        import multiprocessing
+
+        forked: Any = multiprocessing.get_context("fork")
+        start = os.lseek(descriptor, 0, os.SEEK_END)
+        return cls(forked.Condition(), forked.Value("q", 0, lock=False), forked.Value("q", start, lock=False),
+                   descriptor, forked.Value("b", 0, lock=False), forked.Value("i", 0, lock=False),
+                   forked.Value("q", 0, lock=False))
+
+    def abort(self, code: int = 0) -> None:
+        with self.condition:
+            if code and not self.failure.value:
+                self.failure.value = code
+            self.aborted.value = 1
+            self.condition.notify_all()
+
+    def check(self) -> None:
+        """A write that failed in a worker, raised here as it happened (the output keeps the file
+        it replaces, as for any failed write)."""
+        code = self.failure.value
+        if code:
+            self.abort()
+            raise OSError(code, os.strerror(code))
+
+    def wait_placed(self, count: int, alive: Any) -> None:
+        """Every partition written (the workers' placing threads done), or an error raised."""
+        with self.condition:
+            while self.written.value < count and not self.aborted.value:
+                if not self.condition.wait(1.0) and not alive():
+                    self.aborted.value = 1
+                    raise RuntimeError("a worker process ended before writing its partitions")
+        self.check()
+
+
+class _Placer:
+    """This worker's partitions written at their place in the shared output, in order, on a thread
+    of their own: the worker evaluates its next partition while one waits for the partitions
+    before it (the smallest partition not yet placed is always at the head of its worker's queue,
+    so every one is placed). At most one waits in the queue: memory stays flat."""
+
+    def __init__(self, shared: SharedFile):
+        import queue
+        import threading
+
+        from runner.streaming import Stream
+
+        self.shared = shared
+        self.stream = Stream(shared.descriptor)
+        self.queue: Any = queue.Queue(maxsize=1)
+        threading.Thread(target=self._run, name="clause-place", daemon=True).start()
+
+    def put(self, index: int, chunks: list[Any]) -> None:
+        self.queue.put((index, chunks))
+
+    def _run(self) -> None:
+        while True:
+            index, chunks = self.queue.get()
+            self._place(index, chunks)
+
+    def _place(self, index: int, chunks: list[Any]) -> None:
+        shared = self.shared
+        size = sum(len(chunk) for chunk in chunks)
+        with shared.condition:
+            while shared.turn.value != index:
+                if shared.aborted.value:
+                    return
+                shared.condition.wait(1.0)
+            start = shared.offset.value
+            shared.offset.value = start + size
+            shared.turn.value = index + 1  # the next partition's place is known: it need not wait for this write
+            shared.condition.notify_all()
+        try:
+            for chunk in chunks:
+                view = memoryview(chunk)
+                written = 0
+                while written < len(view):
+                    written += os.pwrite(shared.descriptor, view[written:], start + written)
+                self.stream.written(start, start + written)
+                start += written
+        except OSError as error:
+            shared.abort(error.errno or 5)  # (EIO when the error has no number)
+            return
+        with shared.condition:
+            shared.written.value += 1
+            shared.condition.notify_all()
+
+
+_PLACER: _Placer | None = None  # this worker's, started with its first partition
+
+
+def _place(index: int, chunks: list[Any], done: PartDone) -> None:
+    """Hand this partition to this worker's placing thread (it is written once those before it are)."""
+    global _PLACER
+    if _PLACER is None:
+        _PLACER = _Placer(_SHARED)
+    if not _SHARED.aborted.value:  # (else the run is ending: the parent says why)
+        _PLACER.put(index, chunks)
 
 
 def _init_worker(shared: Any) -> None:
@@ -324,7 +421,7 @@ def run_local(program: Program, job: Job, parts: Iterator[Part], workers: int, h
 
     from engine.batch import start_method
 
-    _PROGRAMS[job.digest] = program
+    _PROGRAMS[program_key(job)] = program
     shared = None
     # (the shared output's descriptor and locks are a fork's inheritance)
     method = start_method()
@@ -332,38 +429,50 @@ def run_local(program: Program, job: Job, parts: Iterator[Part], workers: int, h
         sink = ("dir", str(directory))
     elif job.fmt != "parquet" and method == "fork" and _regular_file(handle):
         handle.flush()
-        forked: Any = multiprocessing.get_context("fork")
-        start = os.lseek(handle.fileno(), 0, os.SEEK_END)
-        shared = (forked.Condition(), forked.Value("q", 0, lock=False), forked.Value("q", start, lock=False),
-                  handle.fileno(), forked.Value("b", 0, lock=False))
+        shared = SharedFile.create(handle.fileno())
         sink = ("shared", "")
     else:
         sink = ("return", "")
     context = multiprocessing.get_context(method)
+    # The objects alive now are left alone by the workers' garbage collector (it would write to
+    # every one, copying the pages a fork shares: 3-5% of a two-worker run measured); the parent
+    # collects them again once the workers are forked, at the first partition.
+    frozen = method == "fork"
+    if frozen:
+        gc.freeze()
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(shared,))
     pending: deque[Any] = deque()
     behind = _WriteBehind(writer) if writer is not None else None
+    count = 0
     try:
         for part in parts:
             pending.append(pool.submit(run_part, job, part, sink))
+            count += 1
+            if frozen:
+                frozen = False
+                gc.unfreeze()
             while len(pending) >= workers * 2:
                 yield _collected(pending.popleft().result(), behind, shared)
         while pending:
             yield _collected(pending.popleft().result(), behind, shared)
         if behind is not None:
             behind.wait()
+        if shared is not None:  # (the workers place their last partitions on their own threads)
+            shared.wait_placed(count, lambda: len(multiprocessing.active_children()) >= min(workers, count))
     except BaseException:
         if shared is not None:
-            shared[4].value = 1
+            shared.abort()
         for future in pending:
             future.cancel()
         raise
     finally:
+        if frozen:
+            gc.unfreeze()
         pool.shutdown(wait=True, cancel_futures=True)
         if behind is not None:
             behind.close()
     if shared is not None:
-        os.lseek(handle.fileno(), shared[2].value, os.SEEK_SET)
+        os.lseek(handle.fileno(), shared.offset.value, os.SEEK_SET)
 
 
 class _WriteBehind:
@@ -396,9 +505,11 @@ class _WriteBehind:
 
 
 def _collected(done: PartDone, writer: Any, shared: Any) -> PartDone:
+    if shared is not None:
+        shared.check()
     if done.error is not None:
         if shared is not None:
-            shared[4].value = 1
+            shared.abort()
         raise RuntimeError(done.error)
     if done.data is not None:
         writer(done.data)
@@ -408,26 +519,13 @@ def _collected(done: PartDone, writer: Any, shared: Any) -> PartDone:
 
 def run_in_process(job: Job, program: Program, parts: Iterator[Part], directory: Path | None,
                    writer: Any) -> Iterator[PartDone]:
-    """Partitions evaluated in this process, one at a time and in order; the next partition is read,
-    and the last one written, by two threads meanwhile (pyarrow's readers and writers and the
-    file system release the GIL), one of each at most in flight, so memory stays flat."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    _PROGRAMS[job.digest] = program
+    """Partitions read, evaluated and written in this process, one at a time, in turn: one worker
+    is one core (`--workers 1` on a shared machine takes one core, and the default, every core,
+    is what runs fastest); memory stays flat."""
+    _PROGRAMS[program_key(job)] = program
     sink = ("dir", str(directory)) if directory is not None else ("return", "")
-    reading = ThreadPoolExecutor(1, thread_name_prefix="clause-read")
-    behind = _WriteBehind(writer) if writer is not None else None
-    try:
-        following = reading.submit(next, parts, None)
-        while (part := following.result()) is not None:
-            following = reading.submit(next, parts, None)
-            yield _collected(run_part(job, part, sink), behind, None)
-        if behind is not None:
-            behind.wait()
-    finally:
-        if behind is not None:
-            behind.close()
-        reading.shutdown(wait=True, cancel_futures=True)
+    for part in parts:
+        yield _collected(run_part(job, part, sink), writer, None)
 
 
 def run_dask(program: Program, job: Job, parts: Iterator[Part], workers: int, scheduler: str | None,

@@ -123,12 +123,14 @@ def default_results(program: Program, given: frozenset[str]) -> list[str]:
 class TableRunner:
     """Evaluates batches of one table; keeps the compiled shapes between batches."""
 
-    def __init__(self, program: Program, fmt: str, chosen: Sequence[str], lines: Sequence[str] | None = None):
+    def __init__(self, program: Program, fmt: str, chosen: Sequence[str], lines: Sequence[str] | None = None,
+                 text_rows: int | None = None):
         self.program = program
         self.fmt = fmt
         self.chosen = list(chosen)
         # JSON lines: every result (as `clause eval --format json`), or those --results names.
         self.line_names = list(lines) if lines is not None else list(program.results)
+        self.text_rows = text_rows or rows_for_text(TEXT_BYTES, len(self.line_names))  # rows of one text buffer
         self.subset = lines is not None and list(lines) != list(program.results)
         self.shapes: dict[frozenset[str], ColumnarShape] = {}
         self.lines = LineFormat(program)
@@ -153,12 +155,11 @@ class TableRunner:
             ok &= ~bad
         return self._outcomes(batch, given, ok, values)
 
-    def batch_text(self, batch: TableBatch) -> tuple[Any, list[Outcome]]:
-        """JSON lines: the batch's text as UTF-8 (bytes, or an Arrow buffer), and its failed rows.
-        The rows the columns carry are written a column at a time (runner/json_lines.py), the
-        others row by row, in order."""
+    def batch_text(self, batch: TableBatch) -> tuple[list[Any], list[Outcome]]:
+        """JSON lines: the batch's text as chunks of UTF-8 (bytes, or Arrow buffers), and its failed
+        rows. The rows the columns carry are written a column at a time (runner/json_lines.py), in
+        buffers of ``text_rows`` rows, the others row by row, in order."""
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         from runner.json_lines import vectorised_lines
 
@@ -189,15 +190,19 @@ class TableRunner:
                         spelled[name] = pa.array([self.lines.part(index, computed[row][0][at], computed[row][1][at])
                                                   for row in kept], pa.string())
             picked = ok.nonzero()[0]
-            if len(picked) and not refused:
+            if len(picked) == size and size and not refused:
+                # every row by the columns: the lines' characters, newline-terminated, in buffers
+                # of text_rows rows (a batch is evaluated at once, its text written a stretch at a time)
+                chunks = self._column_text(batch, picked, values, spelled)
+                if chunks is not None:
+                    return chunks, []
+            elif len(picked) and not refused:
                 lines = vectorised_lines(self.lines, program, arrow_names(batch.names), picked, values,
                                          self.line_names, self.index, spelled)
         if lines is None:
             outcomes = self._outcomes(batch, given, ok, values) if size else []
-            return "".join(o.text + "\n" for o in outcomes).encode("utf-8"), [o for o in outcomes if o.failed]
+            return ["".join(o.text + "\n" for o in outcomes).encode("utf-8")], [o for o in outcomes if o.failed]
         rest = (~ok).nonzero()[0]
-        if not len(rest):  # the lines' characters, newline-terminated, are one buffer
-            return characters(pc.binary_join_element_wise(lines, "\n", "")), []
         texts: list[str | None] = [None] * size
         for row, text in zip(picked.tolist(), lines.to_pylist(), strict=True):
             texts[row] = text
@@ -207,7 +212,25 @@ class TableRunner:
             texts[row] = outcome.text
             if outcome.failed:
                 failed.append(outcome)
-        return "".join(t + "\n" for t in texts if t is not None).encode("utf-8"), failed
+        return ["".join(t + "\n" for t in texts if t is not None).encode("utf-8")], failed
+
+    def _column_text(self, batch: TableBatch, picked: Any, values: dict[str, Any],
+                     spelled: dict[str, Any]) -> list[Any] | None:
+        import pyarrow.compute as pc
+
+        from runner.json_lines import vectorised_lines
+
+        names = arrow_names(batch.names)
+        chunks = []
+        step = self.text_rows
+        for start in range(0, len(picked), step):
+            lines = vectorised_lines(self.lines, self.program, names, picked[start:start + step], values,
+                                     self.line_names, self.index,
+                                     {name: array.slice(start, step) for name, array in spelled.items()})
+            if lines is None:
+                return None
+            chunks.append(characters(pc.binary_join_element_wise(lines, "\n", "")))
+        return chunks
 
     def _outcomes(self, batch: TableBatch, given: frozenset[str], ok: Any, values: dict[str, Any]) -> list[Outcome]:
         size = batch.table.num_rows
@@ -670,14 +693,24 @@ class Plan:
     scratch: Path | None = None  # Dask, one output file: where its partitions' files are written first
 
 
+LINE_BYTES = 175  # a result's part of a JSON line, about (17 KB for every §6(b) result)
+TEXT_BYTES = 16 << 20  # one buffer of JSON lines
+PART_TEXT_BYTES = 64 << 20  # the JSON lines of one partition
+
+
+def rows_for_text(size: int, results: int) -> int:
+    return max(1_024, min(BATCH_ROWS, size // (LINE_BYTES * max(results, 1)) // 1_024 * 1_024))
+
+
 def part_rows_for(fmt: str, lines: Sequence[str] | None, program: Program) -> int:
-    """Rows per partition. JSON lines take ~175 bytes a result (17 KB for every §6(b) result):
-    a partition's text is kept near 16 MB, under the allocator's mmap threshold
-    (runner/allocator.py), so its buffers are reused rather than faulted in afresh (1,000,000 rows
-    of 14 results: 8,192-row partitions take 11.8 s, 32,768-row ones 14.3 s, 7 s of it system time)."""
+    """Rows per partition: a batch as read for CSV and Parquet; for JSON lines, as many rows as
+    make ~64 MB of text (a batch as read for the 14 results of §6(b) that vary, 3,072 rows for
+    every result), written in buffers of ~16 MB (``TableRunner.text_rows``). Measured on
+    1,000,000 rows of 14 results, one worker: partitions of 6,144 rows 6.9 s of evaluation, of
+    26,624 rows 5.8–6.3 s; one buffer of 26,624 rows' text (65 MB) cost two workers 2 s more
+    system time than 16 MB buffers (memory fresh from the kernel for every partition)."""
     if fmt == "jsonl":
-        count = len(program.results) if lines is None else max(len(lines), 1)
-        return max(1_024, min(32_768, (16 << 20) // (175 * count) // 1_024 * 1_024))
+        return rows_for_text(PART_TEXT_BYTES, len(program.results) if lines is None else len(lines))
     return BATCH_ROWS  # CSV and Parquet: a batch as read (fewer passes of the evaluator's Python per row)
 
 
@@ -741,11 +774,13 @@ def _text_writer(out: Any) -> Any:
     def write(data: Any) -> None:
         if isinstance(data, str):
             out.write(data)
-        elif binary is None:  # a handle of text only (io.StringIO)
-            out.write(bytes(data).decode("utf-8"))
-        else:
-            out.flush()
-            binary.write(data)
+            return
+        for chunk in data if isinstance(data, list) else [data]:
+            if binary is None:  # a handle of text only (io.StringIO)
+                out.write(bytes(chunk).decode("utf-8"))
+            else:
+                out.flush()
+                binary.write(chunk)
 
     return write
 

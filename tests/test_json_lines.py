@@ -62,7 +62,7 @@ def _write(path: Path, left_out: tuple[str, ...], odd_rows: bool) -> None:
 
 
 def _both(path: Path, lines: list[str] | None, monkeypatch: pytest.MonkeyPatch,
-          by_columns: bool = True) -> tuple[str, str, int]:
+          by_columns: bool = True, text_rows: int = 1 << 20) -> tuple[str, str, int]:
     program = load_contract(CONTRACT)
     [batch] = list(read_batches(path))
     taken = []
@@ -74,21 +74,25 @@ def _both(path: Path, lines: list[str] | None, monkeypatch: pytest.MonkeyPatch,
         return found
 
     monkeypatch.setattr(json_lines, "vectorised_lines", spy)
-    data, failed = TableRunner(program, "jsonl", CHOSEN, lines).batch_text(batch)
-    text = bytes(data).decode("utf-8")
+    chunks, failed = TableRunner(program, "jsonl", CHOSEN, lines, text_rows=text_rows).batch_text(batch)
+    text = b"".join(bytes(chunk) for chunk in chunks).decode("utf-8")
+    if by_columns and text_rows < 160:  # in buffers of text_rows rows
+        assert [bytes(c).count(b"\n") for c in chunks] == [text_rows] * (160 // text_rows) + \
+            ([160 % text_rows] if 160 % text_rows else [])
     row_by_row = "".join(o.text + "\n" for o in TableRunner(program, "jsonl", CHOSEN, lines).batch(batch))
     # (with a fact left out, the results the columns do not compute are spelled row by row and joined)
-    assert taken == ([True] if by_columns else []), "the batch was not written as expected"
+    assert (bool(taken) and all(taken)) if by_columns else taken == [], "the batch was not written as expected"
     return text, row_by_row, len(failed)
 
 
 @pytest.mark.parametrize("shape", list(LEFT_OUT))
 @pytest.mark.parametrize("chosen", [True, False], ids=["chosen_results", "every_result"])
-def test_column_lines_are_the_row_lines(shape: str, chosen: bool, tmp_path: Path,
+@pytest.mark.parametrize("text_rows", [1 << 20, 7], ids=["one_buffer", "buffers_of_7_rows"])
+def test_column_lines_are_the_row_lines(shape: str, chosen: bool, text_rows: int, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     table = tmp_path / "issues.csv"
     _write(table, LEFT_OUT[shape], odd_rows=False)
-    text, row_by_row, failed = _both(table, CHOSEN if chosen else None, monkeypatch)
+    text, row_by_row, failed = _both(table, CHOSEN if chosen else None, monkeypatch, text_rows=text_rows)
     assert text == row_by_row
     assert failed == 0
     assert text.count("\n") == 160

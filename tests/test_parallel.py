@@ -177,3 +177,33 @@ def test_with_another_thread_alive_workers_start_fresh_and_agree(table: Path, tm
     finally:
         stop.set()
         holder.join()
+
+
+def test_a_disk_that_fills_as_workers_write_is_a_clear_error(table: Path, tmp_path: Path) -> None:
+    """Two workers place their partitions on threads of their own: a write that fails there still
+    ends the run with the error (not a hang, not an internal error, not a half-written file), and
+    the old file is kept. (In a process of its own: the workers are forked only from a process
+    without other threads, and inherit the failing write.)"""
+    import subprocess
+
+    out = tmp_path / "out.jsonl"
+    out.write_text("earlier results\n", encoding="utf-8")
+    script = (
+        "import errno, os, sys\n"
+        "from engine.cli import main\n"
+        "original, calls = os.pwrite, []\n"
+        "def full(descriptor, data, offset):\n"
+        "    calls.append(offset)\n"
+        "    if len(calls) > 2:  # in each worker, its third write\n"
+        "        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n"
+        "    return original(descriptor, data, offset)\n"
+        "os.pwrite = full\n"
+        "sys.exit(main(sys.argv[1:]))\n")
+    done = subprocess.run([sys.executable, "-c", script, "run", CONTRACT, str(table), "--format", "jsonl", "-o",
+                           str(out), "--force", "--workers", "2", "--partition-rows", "20"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert f"{out}: error: cannot write the results: No space left on device" in done.stderr, done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    assert out.read_text(encoding="utf-8") == "earlier results\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []

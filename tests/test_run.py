@@ -199,3 +199,18 @@ def test_scenarios_are_read_as_they_are_evaluated(workers: int) -> None:
     assert [r.name for r in taken] == [f"row {i}" for i in range(120)]
     assert next(consumed) < 2000  # only a bounded number of chunks were read ahead
     rows.close()  # type: ignore[attr-defined]
+
+
+def test_a_second_run_in_one_process_names_the_contract_as_given(tmp_path: Path) -> None:
+    """Runs in one process (a test session, the workbench) keep evaluators between runs: a run
+    must still write the name its own command gave the contract, not an earlier run's."""
+    from engine.cli import main
+
+    table = tmp_path / "issues.csv"
+    table.write_text("scenario,shares_issued\nfirst,1000\n", encoding="utf-8")
+    relative = "contracts/series_b_preferred.clause"
+    absolute = str(Path(__file__).resolve().parent.parent / relative)
+    for given in (relative, absolute, relative):
+        out = tmp_path / "out.jsonl"
+        assert main(["run", given, str(table), "--format", "jsonl", "-o", str(out), "--force", "--workers", "1"]) == 0
+        assert json.loads(out.read_text(encoding="utf-8"))["contract"] == given

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from runner import streaming
-from runner.streaming import LAG, Stream, StreamedWriter
+from runner.streaming import Stream, StreamedWriter
 
 STRETCH = 4 << 20
 
@@ -40,21 +40,22 @@ def _stream(path: Path, fake: FakeSync, monkeypatch: pytest.MonkeyPatch) -> tupl
     return stream, descriptor
 
 
-def test_each_stretch_is_started_and_the_one_lag_back_is_waited_for_and_dropped(
+def test_each_stretch_is_started_and_those_lag_bytes_back_are_waited_for_and_dropped(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dropped: list[tuple[int, int]] = []
     monkeypatch.setattr(streaming.os, "posix_fadvise",
                         lambda fd, start, length, advice: dropped.append((start, length)), raising=False)
     fake = FakeSync()
     stream, descriptor = _stream(tmp_path / "out", fake, monkeypatch)
+    stream.lag = 150
     stretches = [(0, 100), (100, 250), (250, 260), (260, 400)]
     for start, end in stretches:
         stream.written(start, end)
     write, wait = 2, 1 | 2 | 4
-    # every stretch started; the first len - LAG waited for and dropped, in order
+    # every stretch started; held: 100, then 250 (the first dropped), 160 (the second dropped), 150
     assert [(s, n) for s, n, f in fake.calls if f == write] == [(s, e - s) for s, e in stretches]
-    assert [(s, n) for s, n, f in fake.calls if f == wait] == [(s, e - s) for s, e in stretches[:len(stretches) - LAG]]
-    assert dropped == [(s, e - s) for s, e in stretches[:len(stretches) - LAG]]
+    assert [(s, n) for s, n, f in fake.calls if f == wait] == [(0, 100), (100, 150)]
+    assert dropped == [(0, 100), (100, 150)]
     stream.finish()  # the rest, once the output is complete
     assert dropped == [(s, e - s) for s, e in stretches]
     os.close(descriptor)
