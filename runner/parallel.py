@@ -9,8 +9,10 @@ path for the rows and results it cannot carry), and writes the partition's
 output itself:
 
 - into the output file, at the partition's place (local workers, one output
-  file): a worker waits only for the size of the partitions before its own,
-  then writes with ``pwrite``; nothing per row crosses a process boundary;
+  file): a worker hands the partition to a thread of its own, which waits
+  only for the size of the partitions before it, then writes with ``pwrite``
+  (streamed: runner/streaming.py) while the worker evaluates its next one;
+  nothing per row crosses a process boundary;
 - as its own file ``part-NNNNN.EXT`` in an output directory (``-o DIR/``, and
   always on Dask): written to a temporary name and renamed, so a partition run
   twice (a worker lost and its task retried) replaces its file and never
