@@ -286,9 +286,12 @@ def _write_part(job: Job, directory: Path, index: int, data: Any) -> None:
 
 @dataclass
 class SharedFile:
-    """The one output file local workers write (a fork's inheritance: descriptor, lock, values)."""
+    """The one output file local workers write (a fork's inheritance: descriptor, lock, values).
 
-    condition: Any
+    Waits poll rather than sleep on a shared condition: a worker killed while waiting on one
+    (the out-of-memory killer) would leave every ``notify`` waiting for it forever."""
+
+    lock: Any  # held only to reserve a place, or to count a partition written
     turn: Any  # the partition whose turn it is to be placed
     offset: Any  # where it goes
     descriptor: int
@@ -302,16 +305,14 @@ class SharedFile:
 
         forked: Any = multiprocessing.get_context("fork")
         start = os.lseek(descriptor, 0, os.SEEK_END)
-        return cls(forked.Condition(), forked.Value("q", 0, lock=False), forked.Value("q", start, lock=False),
+        return cls(forked.Lock(), forked.Value("q", 0, lock=False), forked.Value("q", start, lock=False),
                    descriptor, forked.Value("b", 0, lock=False), forked.Value("i", 0, lock=False),
                    forked.Value("q", 0, lock=False))
 
     def abort(self, code: int = 0) -> None:
-        with self.condition:
-            if code and not self.failure.value:
-                self.failure.value = code
-            self.aborted.value = 1
-            self.condition.notify_all()
+        if code and not self.failure.value:
+            self.failure.value = code
+        self.aborted.value = 1
 
     def check(self) -> None:
         """A write that failed in a worker, raised here as it happened (the output keeps the file
@@ -321,13 +322,25 @@ class SharedFile:
             self.abort()
             raise OSError(code, os.strerror(code))
 
+    def locked(self) -> bool:
+        """The lock, unless the run ends meanwhile (a worker killed while holding it)."""
+        while not self.lock.acquire(timeout=0.5):
+            if self.aborted.value:
+                return False
+        return True
+
     def wait_placed(self, count: int, alive: Any) -> None:
         """Every partition written (the workers' placing threads done), or an error raised."""
-        with self.condition:
-            while self.written.value < count and not self.aborted.value:
-                if not self.condition.wait(1.0) and not alive():
-                    self.aborted.value = 1
-                    raise RuntimeError("a worker process ended before writing its partitions")
+        import time
+
+        checked = time.monotonic()
+        while self.written.value < count and not self.aborted.value:
+            time.sleep(0.002)
+            if time.monotonic() - checked > 0.5:
+                checked = time.monotonic()
+                if not alive():
+                    self.abort()
+                    raise _worker_lost()
         self.check()
 
 
@@ -357,17 +370,21 @@ class _Placer:
             self._place(index, chunks)
 
     def _place(self, index: int, chunks: list[Any]) -> None:
+        import time
+
         shared = self.shared
-        size = sum(len(chunk) for chunk in chunks)
-        with shared.condition:
-            while shared.turn.value != index:
-                if shared.aborted.value:
-                    return
-                shared.condition.wait(1.0)
+        while shared.turn.value != index:  # (a partition takes ~0.1 s: a wait of 0.5 ms at most is nothing)
+            if shared.aborted.value:
+                return
+            time.sleep(0.0005)
+        if not shared.locked():
+            return
+        try:  # only the partition whose turn it is gets here: the lock is for the memory's sake
             start = shared.offset.value
-            shared.offset.value = start + size
+            shared.offset.value = start + sum(len(chunk) for chunk in chunks)
             shared.turn.value = index + 1  # the next partition's place is known: it need not wait for this write
-            shared.condition.notify_all()
+        finally:
+            shared.lock.release()
         try:
             for chunk in chunks:
                 view = memoryview(chunk)
@@ -379,9 +396,11 @@ class _Placer:
         except OSError as error:
             shared.abort(error.errno or 5)  # (EIO when the error has no number)
             return
-        with shared.condition:
-            shared.written.value += 1
-            shared.condition.notify_all()
+        if shared.locked():
+            try:
+                shared.written.value += 1
+            finally:
+                shared.lock.release()
 
 
 _PLACER: _Placer | None = None  # this worker's, started with its first partition
@@ -420,6 +439,7 @@ def run_local(program: Program, job: Job, parts: Iterator[Part], workers: int, h
     partition's summary in order; ``writer`` writes what comes back to the parent."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     from engine.batch import start_method
 
@@ -460,7 +480,11 @@ def run_local(program: Program, job: Job, parts: Iterator[Part], workers: int, h
         if behind is not None:
             behind.wait()
         if shared is not None:  # (the workers place their last partitions on their own threads)
-            shared.wait_placed(count, lambda: len(multiprocessing.active_children()) >= min(workers, count))
+            shared.wait_placed(count, lambda: _pool_alive(pool))
+    except BrokenProcessPool:
+        if shared is not None:
+            shared.abort()
+        raise _worker_lost() from None
     except BaseException:
         if shared is not None:
             shared.abort()
@@ -475,6 +499,22 @@ def run_local(program: Program, job: Job, parts: Iterator[Part], workers: int, h
             behind.close()
     if shared is not None:
         os.lseek(handle.fileno(), shared.offset.value, os.SEEK_SET)
+
+
+def _pool_alive(pool: Any) -> bool:
+    processes = getattr(pool, "_processes", None)  # (CPython's; without it, trust the pool)
+    return not processes or all(process.is_alive() for process in processes.values())
+
+
+def _worker_lost() -> Exception:
+    """A worker ended from outside (the kernel's out-of-memory killer, a kill): an error the user
+    can act on, not an internal one; the output file is not written (the old one is kept)."""
+    from engine.errors import ClauseError, Diagnostic, Span
+
+    return ClauseError([Diagnostic(
+        "a worker process ended abruptly (killed, or out of memory); the run stopped and wrote no results",
+        Span("clause run", 0, 0, 0, 0),
+        help="run it again; if memory is short, give fewer --workers or smaller --partition-rows")])
 
 
 class _WriteBehind:

@@ -207,3 +207,31 @@ def test_a_disk_that_fills_as_workers_write_is_a_clear_error(table: Path, tmp_pa
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
     assert out.read_text(encoding="utf-8") == "earlier results\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_worker_killed_mid_run_is_an_error_the_user_can_act_on(table: Path, tmp_path: Path) -> None:
+    """A worker ended from outside (the out-of-memory killer) stops the run with an error that says
+    so, exit 1, not an internal error; the old output is kept and no temporary file is left."""
+    import subprocess
+
+    out = tmp_path / "out.jsonl"
+    out.write_text("earlier results\n", encoding="utf-8")
+    script = (
+        "import os, signal, sys\n"
+        "from engine.cli import main\n"
+        "from runner import parallel\n"
+        "original = parallel.evaluate_part\n"
+        "def dies(job, part):\n"
+        "    if part.index == 3:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "    return original(job, part)\n"
+        "parallel.evaluate_part = dies\n"
+        "sys.exit(main(sys.argv[1:]))\n")
+    done = subprocess.run([sys.executable, "-c", script, "run", CONTRACT, str(table), "--format", "jsonl", "-o",
+                           str(out), "--force", "--workers", "2", "--partition-rows", "20"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "a worker process ended abruptly (killed, or out of memory)" in done.stderr, done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    assert out.read_text(encoding="utf-8") == "earlier results\n"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
