@@ -3,7 +3,7 @@
 A table is cut into partitions of consecutive rows (``part_rows`` each, the
 same cut whatever runs them). A worker gets a partition's fact columns as one
 Arrow IPC buffer and the contract as its text and SHA-256; it checks and
-compiles the contract once (kept by its hash for the worker's next
+compiles the contract once (kept by its hash and path for the worker's next
 partitions), evaluates the partition with the columnar evaluator (the scalar
 path for the rows and results it cannot carry), and writes the partition's
 output itself:
@@ -26,6 +26,7 @@ bounded number in flight, so memory stays flat, and counts rows and failures.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gc
 import hashlib
 import io
@@ -78,7 +79,7 @@ class PartDone:
     rows: int = 0
     failed: int = 0
     reports: list[tuple[str, str]] = field(default_factory=list)  # the first failures: name, report
-    data: Any = None  # the "return" sink: bytes, or an Arrow table for Parquet
+    data: Any = None  # the "return" sink: text, chunks of UTF-8 (runner.parallel.chunks_of), or an Arrow table
     error: str | None = None  # the partition could not be written
 
 
@@ -312,11 +313,17 @@ class SharedFile:
     def abort(self, code: int = 0) -> None:
         if code and not self.failure.value:
             self.failure.value = code
+            self._barrier()  # the failure is seen before the abort, on any processor
         self.aborted.value = 1
+
+    def _barrier(self) -> None:
+        if self.lock.acquire(timeout=0.5):
+            self.lock.release()
 
     def check(self) -> None:
         """A write that failed in a worker, raised here as it happened (the output keeps the file
         it replaces, as for any failed write)."""
+        self._barrier()
         code = self.failure.value
         if code:
             self.abort()
@@ -342,6 +349,8 @@ class SharedFile:
                     self.abort()
                     raise _worker_lost()
         self.check()
+        if self.written.value < count:  # aborted without a write error: never a file with a partition missing
+            raise OSError(errno.EIO, "a partition was not written")
 
 
 class _Placer:
@@ -365,9 +374,12 @@ class _Placer:
         self.queue.put((index, chunks))
 
     def _run(self) -> None:
-        while True:
+        while True:  # (never leaves: a put must never wait for a thread that is gone)
             index, chunks = self.queue.get()
-            self._place(index, chunks)
+            try:
+                self._place(index, chunks)
+            except BaseException:  # anything but a failed write, which _place reports: the run must end, not hang
+                self.shared.abort(errno.EIO)
 
     def _place(self, index: int, chunks: list[Any]) -> None:
         import time
@@ -462,7 +474,12 @@ def run_local(program: Program, job: Job, parts: Iterator[Part], workers: int, h
     frozen = method == "fork"
     if frozen:
         gc.freeze()
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(shared,))
+    try:
+        pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(shared,))
+    except BaseException:
+        if frozen:
+            gc.unfreeze()
+        raise
     pending: deque[Any] = deque()
     behind = _WriteBehind(writer) if writer is not None else None
     count = 0

@@ -29,7 +29,8 @@ from typing import Any
 
 _WAIT_BEFORE, _WRITE, _WAIT_AFTER = 1, 2, 4
 LAG_BYTES = 64 << 20  # written but not yet dropped, besides the newest stretch
-_UNSUPPORTED = {errno.EINVAL, errno.ESPIPE, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF}
+# not for this file (or not now: ENOMEM under memory pressure): written as any file is
+_UNSUPPORTED = {errno.EINVAL, errno.ESPIPE, errno.ENOSYS, errno.EOPNOTSUPP, errno.EBADF, errno.ENOMEM}
 
 
 @functools.cache
@@ -75,13 +76,18 @@ class Stream:
     def _drop(self, start: int, end: int) -> None:
         self.held -= end - start
         if self._sync(start, end, _WAIT_BEFORE | _WRITE | _WAIT_AFTER):
-            os.posix_fadvise(self.descriptor, start, end - start, os.POSIX_FADV_DONTNEED)
+            try:  # the stretch is on the disk: dropping it is advice, and refused advice loses nothing
+                os.posix_fadvise(self.descriptor, start, end - start, os.POSIX_FADV_DONTNEED)
+            except OSError:
+                self.call = None
+                self.pending.clear()
+                self.held = 0
 
     def _sync(self, start: int, end: int, flags: int) -> bool:
         if self.call(self.descriptor, start, end - start, flags) == 0:
             return True
         code = ctypes.get_errno()
-        if code in _UNSUPPORTED:  # not for this file: written as any file is
+        if code in _UNSUPPORTED:
             self.call = None
             self.pending.clear()
             self.held = 0

@@ -235,3 +235,26 @@ def test_a_worker_killed_mid_run_is_an_error_the_user_can_act_on(table: Path, tm
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
     assert out.read_text(encoding="utf-8") == "earlier results\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_placing_thread_that_fails_ends_the_run(table: Path, tmp_path: Path) -> None:
+    """Anything going wrong on a worker's placing thread (here a bug, not a failed write) ends the
+    run with exit 1 and the old file kept: no worker waits forever for a partition never placed."""
+    import subprocess
+
+    out = tmp_path / "out.jsonl"
+    out.write_text("earlier results\n", encoding="utf-8")
+    script = (
+        "import sys\n"
+        "from engine.cli import main\n"
+        "from runner import streaming\n"
+        "def broken(self, start, end):\n"
+        "    raise ValueError('a bug')\n"
+        "streaming.Stream.written = broken\n"
+        "sys.exit(main(sys.argv[1:]))\n")
+    done = subprocess.run([sys.executable, "-c", script, "run", CONTRACT, str(table), "--format", "jsonl", "-o",
+                           str(out), "--force", "--workers", "2", "--partition-rows", "20"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stderr
+    assert "cannot write the results" in done.stderr and "Traceback" not in done.stderr
+    assert out.read_text(encoding="utf-8") == "earlier results\n"

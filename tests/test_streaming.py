@@ -146,7 +146,7 @@ def test_writes_reach_the_handle_when_not_a_file() -> None:
 
 
 def test_a_run_to_a_file_streams_and_keeps_the_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`clause run` to a file: the same bytes streamed or not, one worker and two."""
+    """`clause run` to a file, one worker: the same bytes streamed or not, every partition streamed."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -158,23 +158,63 @@ def test_a_run_to_a_file_streams_and_keeps_the_bytes(tmp_path: Path, monkeypatch
     with table.open("w", newline="", encoding="utf-8") as handle:
         write_csv(3_000, handle)
     outputs: dict[str, bytes] = {}
-    started: list[Any] = []
+    started: list[tuple[int, int]] = []
     original = Stream.written
 
     def spy(self: Stream, start: int, end: int) -> None:
         started.append((start, end))
         original(self, start, end)
 
-    for label, workers, streamed in (("plain", "1", False), ("one", "1", True), ("two", "2", True)):
-        if streamed:
-            monkeypatch.setattr(Stream, "written", spy)
-        else:
-            monkeypatch.setattr(Stream, "written", lambda self, start, end: None)
+    for label, streamed in (("plain", False), ("streamed", True)):
+        started.clear()
+        monkeypatch.setattr(Stream, "written", spy if streamed else lambda self, start, end: None)
         out = tmp_path / f"{label}.jsonl"
         code = main(["run", "contracts/series_b_preferred.clause", str(table), "--format", "jsonl", "-o", str(out),
-                     "--workers", workers, "--partition-rows", "500"])
+                     "--workers", "1", "--partition-rows", "500"])
         assert code == 0
         outputs[label] = out.read_bytes()
-    assert outputs["one"] == outputs["plain"] == outputs["two"]
+    assert outputs["streamed"] == outputs["plain"]
     assert outputs["plain"].count(b"\n") == 3_000
-    assert len(started) >= 6  # one worker's six partitions at least (two workers' are in their processes)
+    # the six partitions, one stretch each, end to end from the file's start to its end
+    assert len(started) == 6 and started[0][0] == 0 and started[-1][1] == len(outputs["streamed"])
+    assert all(a[1] == b[0] for a, b in zip(started, started[1:], strict=False))
+
+
+_TWO_WORKERS = """
+import os, sys
+from engine.cli import main
+from runner import streaming
+record, original = sys.argv.pop(1), streaming.Stream.written
+def written(self, start, end):
+    with open(record, "a") as handle:
+        handle.write(f"{os.getpid()} {start} {end}\\n")
+    return original(self, start, end)
+streaming.Stream.written = written
+print(os.getpid())
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_two_workers_stream_what_each_writes(tmp_path: Path) -> None:
+    """Two workers (in a process of their own, so that they are forked with the spy): each streams
+    the partitions it places, and together they cover the file end to end, once."""
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+    from scenarios import write_csv
+
+    table = tmp_path / "issues.csv"
+    with table.open("w", newline="", encoding="utf-8") as handle:
+        write_csv(3_000, handle)
+    record, out = tmp_path / "written.txt", tmp_path / "out.jsonl"
+    done = subprocess.run([sys.executable, "-c", _TWO_WORKERS, str(record), "run", "contracts/series_b_preferred.clause",
+                           str(table), "--format", "jsonl", "-o", str(out), "--workers", "2", "--partition-rows", "500"],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    parent = int(done.stdout.split()[0])
+    rows = [tuple(int(x) for x in line.split()) for line in record.read_text(encoding="utf-8").splitlines()]
+    assert len({pid for pid, _, _ in rows}) == 2 and parent not in {pid for pid, _, _ in rows}
+    stretches = sorted((start, end) for _, start, end in rows)
+    assert stretches[0][0] == 0 and stretches[-1][1] == out.stat().st_size
+    assert all(a[1] == b[0] for a, b in zip(stretches, stretches[1:], strict=False))
