@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import itertools
 import mmap
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -177,7 +177,7 @@ def test_a_run_to_a_file_streams_and_keeps_the_bytes(tmp_path: Path, monkeypatch
     assert outputs["plain"].count(b"\n") == 3_000
     # the six partitions, one stretch each, end to end from the file's start to its end
     assert len(started) == 6 and started[0][0] == 0 and started[-1][1] == len(outputs["streamed"])
-    assert all(a[1] == b[0] for a, b in zip(started, started[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(started))
 
 
 _TWO_WORKERS = """
@@ -208,8 +208,9 @@ def test_two_workers_stream_what_each_writes(tmp_path: Path) -> None:
     with table.open("w", newline="", encoding="utf-8") as handle:
         write_csv(3_000, handle)
     record, out = tmp_path / "written.txt", tmp_path / "out.jsonl"
-    done = subprocess.run([sys.executable, "-c", _TWO_WORKERS, str(record), "run", "contracts/series_b_preferred.clause",
-                           str(table), "--format", "jsonl", "-o", str(out), "--workers", "2", "--partition-rows", "500"],
+    done = subprocess.run([sys.executable, "-c", _TWO_WORKERS, str(record), "run",
+                           "contracts/series_b_preferred.clause", str(table), "--format", "jsonl", "-o", str(out),
+                           "--workers", "2", "--partition-rows", "500"],
                           cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     parent = int(done.stdout.split()[0])
@@ -217,4 +218,4 @@ def test_two_workers_stream_what_each_writes(tmp_path: Path) -> None:
     assert len({pid for pid, _, _ in rows}) == 2 and parent not in {pid for pid, _, _ in rows}
     stretches = sorted((start, end) for _, start, end in rows)
     assert stretches[0][0] == 0 and stretches[-1][1] == out.stat().st_size
-    assert all(a[1] == b[0] for a, b in zip(stretches, stretches[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(stretches))
