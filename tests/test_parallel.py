@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -179,82 +180,65 @@ def test_with_another_thread_alive_workers_start_fresh_and_agree(table: Path, tm
         holder.join()
 
 
-def test_a_disk_that_fills_as_workers_write_is_a_clear_error(table: Path, tmp_path: Path) -> None:
-    """Two workers place their partitions on threads of their own: a write that fails there still
-    ends the run with the error (not a hang, not an internal error, not a half-written file), and
-    the old file is kept. (In a process of its own: the workers are forked only from a process
-    without other threads, and inherit the failing write.)"""
+def _run_patched(table: Path, tmp_path: Path, patch: str) -> tuple[Any, Path]:
+    """`clause run --workers 2` into a file holding earlier results, in a process of its own
+    with ``patch`` run first (the workers are forked only from a process without other threads,
+    and inherit the patch)."""
     import subprocess
 
     out = tmp_path / "out.jsonl"
     out.write_text("earlier results\n", encoding="utf-8")
-    script = (
-        "import errno, os, sys\n"
-        "from engine.cli import main\n"
+    script = "import sys\nfrom engine.cli import main\n" + patch + "sys.exit(main(sys.argv[1:]))\n"
+    done = subprocess.run([sys.executable, "-c", script, "run", CONTRACT, str(table), "--format", "jsonl", "-o",
+                           str(out), "--force", "--workers", "2", "--partition-rows", "20"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    return done, out
+
+
+def _refused(done: Any, out: Path, message: str) -> None:
+    """Exit 1 with ``message``, no internal error, the old file kept, no temporary file left."""
+    assert done.returncode == 1, done.stderr
+    assert message in done.stderr, done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+    assert out.read_text(encoding="utf-8") == "earlier results\n"
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_disk_that_fills_as_workers_write_is_a_clear_error(table: Path, tmp_path: Path) -> None:
+    """Two workers place their partitions on threads of their own: a write that fails there still
+    ends the run with the error (not a hang, not an internal error, not a half-written file)."""
+    done, out = _run_patched(table, tmp_path, (
+        "import errno, os\n"
         "original, calls = os.pwrite, []\n"
         "def full(descriptor, data, offset):\n"
         "    calls.append(offset)\n"
         "    if len(calls) > 2:  # in each worker, its third write\n"
         "        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))\n"
         "    return original(descriptor, data, offset)\n"
-        "os.pwrite = full\n"
-        "sys.exit(main(sys.argv[1:]))\n")
-    done = subprocess.run([sys.executable, "-c", script, "run", CONTRACT, str(table), "--format", "jsonl", "-o",
-                           str(out), "--force", "--workers", "2", "--partition-rows", "20"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1, done.stderr
-    assert f"{out}: error: cannot write the results: No space left on device" in done.stderr, done.stderr
-    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
-    assert out.read_text(encoding="utf-8") == "earlier results\n"
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+        "os.pwrite = full\n"))
+    _refused(done, out, f"{out}: error: cannot write the results: No space left on device")
 
 
 def test_a_worker_killed_mid_run_is_an_error_the_user_can_act_on(table: Path, tmp_path: Path) -> None:
-    """A worker ended from outside (the out-of-memory killer) stops the run with an error that says
-    so, exit 1, not an internal error; the old output is kept and no temporary file is left."""
-    import subprocess
-
-    out = tmp_path / "out.jsonl"
-    out.write_text("earlier results\n", encoding="utf-8")
-    script = (
-        "import os, signal, sys\n"
-        "from engine.cli import main\n"
+    """A worker ended from outside (the out-of-memory killer) stops the run with an error that says so."""
+    done, out = _run_patched(table, tmp_path, (
+        "import os, signal\n"
         "from runner import parallel\n"
         "original = parallel.evaluate_part\n"
         "def dies(job, part):\n"
         "    if part.index == 3:\n"
         "        os.kill(os.getpid(), signal.SIGKILL)\n"
         "    return original(job, part)\n"
-        "parallel.evaluate_part = dies\n"
-        "sys.exit(main(sys.argv[1:]))\n")
-    done = subprocess.run([sys.executable, "-c", script, "run", CONTRACT, str(table), "--format", "jsonl", "-o",
-                           str(out), "--force", "--workers", "2", "--partition-rows", "20"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1, done.stderr
-    assert "a worker process ended abruptly (killed, or out of memory)" in done.stderr, done.stderr
-    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
-    assert out.read_text(encoding="utf-8") == "earlier results\n"
-    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+        "parallel.evaluate_part = dies\n"))
+    _refused(done, out, "a worker process ended abruptly (killed, or out of memory)")
 
 
 def test_a_placing_thread_that_fails_ends_the_run(table: Path, tmp_path: Path) -> None:
     """Anything going wrong on a worker's placing thread (here a bug, not a failed write) ends the
-    run with exit 1 and the old file kept: no worker waits forever for a partition never placed."""
-    import subprocess
-
-    out = tmp_path / "out.jsonl"
-    out.write_text("earlier results\n", encoding="utf-8")
-    script = (
-        "import sys\n"
-        "from engine.cli import main\n"
+    run: no worker waits forever for a partition never placed."""
+    done, out = _run_patched(table, tmp_path, (
         "from runner import streaming\n"
         "def broken(self, start, end):\n"
         "    raise ValueError('a bug')\n"
-        "streaming.Stream.written = broken\n"
-        "sys.exit(main(sys.argv[1:]))\n")
-    done = subprocess.run([sys.executable, "-c", script, "run", CONTRACT, str(table), "--format", "jsonl", "-o",
-                           str(out), "--force", "--workers", "2", "--partition-rows", "20"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 1, done.stderr
-    assert "cannot write the results" in done.stderr and "Traceback" not in done.stderr
-    assert out.read_text(encoding="utf-8") == "earlier results\n"
+        "streaming.Stream.written = broken\n"))
+    _refused(done, out, "cannot write the results")
