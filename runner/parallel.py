@@ -244,7 +244,7 @@ def run_part(job: Job, part: Part, sink: tuple[str, str]) -> PartDone:
         done.error = f"partition {part.index} could not be evaluated: {type(problem).__name__}: {problem}"
         data = None
     if kind == "shared":
-        _place(part.index, [] if data is None else chunks_of(data), done)
+        _place(part.index, [] if data is None else chunks_of(data))
     elif kind == "dir" and done.error is None:
         _write_part(job, Path(where), part.index, data)
     elif kind == "return":
@@ -418,7 +418,7 @@ class _Placer:
 _PLACER: _Placer | None = None  # this worker's, started with its first partition
 
 
-def _place(index: int, chunks: list[Any], done: PartDone) -> None:
+def _place(index: int, chunks: list[Any]) -> None:
     """Hand this partition to this worker's placing thread (it is written once those before it are)."""
     global _PLACER
     if _PLACER is None:

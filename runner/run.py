@@ -773,6 +773,8 @@ def _text_writer(out: Any) -> Any:
     import codecs
     import os
 
+    from runner.parallel import chunks_of
+
     binary = getattr(out, "buffer", None)
     try:
         plain = codecs.lookup(out.encoding).name == "utf-8" and os.linesep == "\n"
@@ -784,12 +786,12 @@ def _text_writer(out: Any) -> Any:
     def write(data: Any) -> None:
         if isinstance(data, str):
             out.write(data)
-            return
-        for chunk in data if isinstance(data, list) else [data]:
-            if binary is None:  # a handle of text only (io.StringIO), or of another encoding
+        elif binary is None:  # a handle of text only (io.StringIO), or of another encoding
+            for chunk in chunks_of(data):
                 out.write(bytes(chunk).decode("utf-8"))
-            else:
-                out.flush()
+        else:
+            out.flush()  # what its text layer holds goes first
+            for chunk in chunks_of(data):
                 binary.write(chunk)
 
     return write

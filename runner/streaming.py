@@ -1,5 +1,5 @@
 """Outputs of gigabytes written as a stream: each stretch handed to the disk as it is written, and
-dropped from memory a few stretches later, once it is on the disk.
+dropped from memory once it is on the disk and ~64 MB more have been written.
 
 Left to the kernel, every byte `clause run` writes stays in memory as page cache until memory runs
 short: a million rows of JSON lines (2.5 GB) take 2.5 GB the analyst's other work loses, and on a
@@ -79,20 +79,22 @@ class Stream:
             try:  # the stretch is on the disk: dropping it is advice, and refused advice loses nothing
                 os.posix_fadvise(self.descriptor, start, end - start, os.POSIX_FADV_DONTNEED)
             except OSError:
-                self.call = None
-                self.pending.clear()
-                self.held = 0
+                self._stop()
 
     def _sync(self, start: int, end: int, flags: int) -> bool:
         if self.call(self.descriptor, start, end - start, flags) == 0:
             return True
         code = ctypes.get_errno()
         if code in _UNSUPPORTED:
-            self.call = None
-            self.pending.clear()
-            self.held = 0
+            self._stop()
             return False
         raise OSError(code, os.strerror(code))
+
+    def _stop(self) -> None:
+        """Not for this file: from now on it is written as any file is."""
+        self.call = None
+        self.pending.clear()
+        self.held = 0
 
 
 def _regular(descriptor: int) -> bool:
